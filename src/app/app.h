@@ -1,0 +1,34 @@
+// The commands of the turnout binary, each returning the process exit code.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace turnout::app {
+
+struct RunOptions {
+  std::string config_file;  // --config / -f
+  std::string data_dir = "turnout-data";
+  std::vector<std::string> listens;  // --listen (repeatable); default from config or 127.0.0.1:8080
+  std::string admin = "127.0.0.1:9901";
+  uint32_t workers = 0;         // 0 = one per core
+  std::vector<std::string> to;  // --to quick mode upstreams
+  std::string identity;         // --identity NAME:VERSION
+  std::string log_level = "info";
+  std::string access_log;
+  std::string admin_token;
+  std::string fallback;  // --fallback HOST:PORT
+  std::vector<std::string> listen_h2c;
+  int metrics_port = 0;           // -p
+  bool next_free_port = false;    // -n
+  bool dry_run = false;           // -d
+  bool all_addresses = false;     // -a
+  double upstream_timeout_s = 0;  // -t (0 = route default)
+  double drain_timeout_s = 15;    // --drain-timeout
+};
+
+int runProxy(const RunOptions& options);
+int checkConfig(const std::string& config_file);
+
+}  // namespace turnout::app

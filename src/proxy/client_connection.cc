@@ -1,0 +1,252 @@
+#include "proxy/client_connection.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/net.h"
+#include "http/h1_parser.h"
+#include "proxy/error_page.h"
+#include "proxy/exchange.h"
+#include "proxy/forward_headers.h"
+#include "proxy/worker.h"
+
+namespace turnout::proxy {
+namespace {
+constexpr uint32_t kLingerMs = 2000;  // how long a closing connection drains the client's bytes
+}  // namespace
+
+ClientConnection::ClientConnection(Worker& worker, int fd, const sockaddr_storage& peer)
+    : worker_(worker), fd_(fd), peer_ip_(core::peerIp(peer)), timer_([this] { onTimeout(); }) {
+  core::setNoDelay(fd_);
+  worker_.loop().add(fd_, this);
+  armIdle();
+}
+
+ClientConnection::~ClientConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ClientConnection::armIdle() {
+  state_ = State::kIdle;
+  timer_.arm(worker_.loop().timers(), worker_.settings().idle_timeout_ms);
+}
+
+bool ClientConnection::idle() const { return state_ == State::kIdle && in_.empty(); }
+
+void ClientConnection::onIoEvents(uint32_t events) {
+  if (state_ == State::kClosed) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+  if ((events & EPOLLOUT) && !out_.empty()) {
+    if (!flush()) return close();
+    if (out_.empty()) {
+      if (state_ == State::kClosing) return finishClosing();
+      if (exchange_) exchange_->onClientDrained();
+      if (state_ == State::kClosed) return;
+    }
+  }
+  if (readable_) onReadable();
+}
+
+bool ClientConnection::readMore() {
+  const size_t limit = worker_.settings().max_buffered_bytes;
+  while (readable_ && in_.size() < limit) {
+    char* dst = in_.prepare(16 * 1024);
+    const size_t room = in_.writable();
+    ssize_t n = ::read(fd_, dst, room);
+    if (n > 0) {
+      in_.commit(static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < room) readable_ = false;  // drained: edge-triggered
+      continue;
+    }
+    readable_ = false;
+    if (n == 0) {
+      eof_ = true;
+      return true;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+  }
+  return true;
+}
+
+void ClientConnection::onReadable() {
+  if (state_ == State::kClosing) {
+    // Lingering close: discard what the client still sends so that closing with unread
+    // bytes does not reset the connection and destroy the answer in flight (nginx does this).
+    char sink[4096];
+    ssize_t n;
+    while ((n = ::read(fd_, sink, sizeof sink)) > 0) {
+    }
+    readable_ = false;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) close();
+    return;
+  }
+  if (!readMore()) return close();
+  if (exchange_) {
+    exchange_->onClientData();
+    return;
+  }
+  processInput();
+}
+
+void ClientConnection::processInput() {
+  while (state_ != State::kClosed && state_ != State::kClosing && !exchange_) {
+    if (in_.empty()) {
+      if (eof_) return close();
+      in_.releaseIfEmpty();
+      if (state_ != State::kIdle) armIdle();
+      return;
+    }
+    if (worker_.draining() && state_ == State::kIdle) return close();
+    if (state_ == State::kIdle) {
+      state_ = State::kReadingHead;
+      timer_.arm(worker_.loop().timers(), worker_.settings().header_timeout_ms);
+    }
+    http::ParseError error;
+    switch (http::parseRequestHead(in_.view(), worker_.settings().limits, head_, error)) {
+      case http::ParseStatus::kIncomplete:
+        if (eof_) return close();  // the client gave up halfway through a head
+        if (readable_) {
+          if (!readMore()) return close();
+          continue;
+        }
+        return;
+      case http::ParseStatus::kError:
+        return rejectRequest(error.status, error.reason);
+      case http::ParseStatus::kComplete:
+        startExchange();
+        break;
+    }
+  }
+}
+
+void ClientConnection::startExchange() {
+  timer_.cancel();
+  state_ = State::kInExchange;
+  exchange_ = std::make_unique<Exchange>(*this, head_);
+  in_.consume(head_.head_bytes);  // the exchange copied what it needs from the head
+  // start() may finish the exchange at once (a local answer): it then calls exchangeDone().
+  exchange_->start(head_);
+}
+
+void ClientConnection::exchangeDone(bool keep_alive) {
+  // The exchange is on the call stack: free it after this batch of events.
+  Exchange* done = exchange_.release();
+  worker_.loop().defer([done] { delete done; });
+  if (!keep_alive || worker_.draining()) return closeAfterFlush();
+  state_ = State::kIdle;
+  // Pipelined requests may be waiting in the buffer; parse them after the stack unwinds.
+  worker_.loop().defer([this] {
+    if (state_ == State::kIdle && !exchange_) {
+      processInput();
+      if (state_ == State::kIdle && readable_) onReadable();
+    }
+  });
+  armIdle();
+}
+
+void ClientConnection::rejectRequest(int status, std::string_view reason) {
+  // A malformed request ends the connection: nothing after it can be framed with confidence.
+  const std::string request_id = worker_.newRequestId();
+  const bool json = false;
+  send(renderErrorResponse(status, reason, request_id, json, /*close=*/true));
+  closeAfterFlush();
+}
+
+bool ClientConnection::send(const iovec* parts, int count) {
+  if (state_ == State::kClosed) return false;
+  size_t total = 0;
+  for (int i = 0; i < count; ++i) total += parts[i].iov_len;
+  size_t written = 0;
+  if (out_.empty()) {
+    ssize_t n = ::writev(fd_, parts, count);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    written = n > 0 ? static_cast<size_t>(n) : 0;
+  }
+  for (int i = 0; i < count && written < total; ++i) {
+    const size_t len = parts[i].iov_len;
+    if (written >= len) {
+      written -= len;
+      total -= len;
+      continue;
+    }
+    out_.append({static_cast<const char*>(parts[i].iov_base) + written, len - written});
+    total -= len;
+    written = 0;
+  }
+  return true;
+}
+
+bool ClientConnection::send(std::string_view bytes) {
+  iovec part{const_cast<char*>(bytes.data()), bytes.size()};
+  return send(&part, 1);
+}
+
+bool ClientConnection::flush() {
+  while (!out_.empty()) {
+    ssize_t n = ::write(fd_, out_.data(), out_.size());
+    if (n > 0) {
+      out_.consume(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    return false;
+  }
+  out_.releaseIfEmpty();
+  return true;
+}
+
+void ClientConnection::closeAfterFlush() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosing;
+  timer_.arm(worker_.loop().timers(), kLingerMs);
+  if (out_.empty()) finishClosing();
+}
+
+void ClientConnection::finishClosing() {
+  ::shutdown(fd_, SHUT_WR);
+  if (eof_) return close();
+  if (readable_) onReadable();
+}
+
+void ClientConnection::abort() {
+  // A reset tells the client the response is incomplete, even if it counted no bytes.
+  linger lin{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lin, sizeof lin);
+  close();
+}
+
+void ClientConnection::close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  timer_.cancel();
+  if (exchange_) {
+    exchange_->onClientGone();
+    Exchange* gone = exchange_.release();
+    worker_.loop().defer([gone] { delete gone; });
+  }
+  worker_.loop().remove(fd_);
+  ::shutdown(fd_, SHUT_WR);
+  ::close(fd_);
+  fd_ = -1;
+  worker_.onConnectionClosed(this);
+}
+
+void ClientConnection::beginDrain() {
+  if (idle()) close();
+}
+
+void ClientConnection::onTimeout() {
+  switch (state_) {
+    case State::kReadingHead:
+      return rejectRequest(408, "the request head did not arrive in time");
+    case State::kIdle:
+    case State::kClosing:
+      return close();
+    default:
+      return;
+  }
+}
+
+}  // namespace turnout::proxy

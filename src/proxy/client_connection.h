@@ -1,0 +1,77 @@
+// The downstream side of HTTP/1.1: one client connection. It reads and parses request heads,
+// enforces the connection-level limits and timeouts, answers malformed requests itself, and
+// hands each well-formed request to an Exchange, one at a time, so pipelined requests are
+// answered in order.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/buffer.h"
+#include "core/event_loop.h"
+#include "core/timer.h"
+#include "http/message.h"
+
+namespace turnout::proxy {
+
+class Exchange;
+class Worker;
+
+class ClientConnection final : public core::IoHandler {
+ public:
+  ClientConnection(Worker& worker, int fd, const sockaddr_storage& peer);
+  ~ClientConnection() override;
+
+  // IoHandler
+  void onIoEvents(uint32_t events) override;
+
+  // For the exchange in progress.
+  Worker& worker() { return worker_; }
+  core::Buffer& in() { return in_; }
+  const std::string& peerIp() const { return peer_ip_; }
+  // Reads what the socket has, up to the buffering limit. False when the client is gone.
+  bool readMore();
+  bool peerClosed() const { return eof_; }
+  bool send(const iovec* parts, int count);
+  bool send(std::string_view bytes);
+  size_t pendingOutput() const { return out_.size(); }
+  // The exchange is over; `keep_alive` says whether the connection may take another request.
+  void exchangeDone(bool keep_alive);
+  // Ends the connection at once (no response, or a truncated one).
+  void abort();
+  // Graceful end: no new request; idle connections close now.
+  void beginDrain();
+  bool idle() const;
+
+ private:
+  enum class State : uint8_t { kIdle, kReadingHead, kInExchange, kClosing, kClosed };
+
+  void onReadable();
+  void processInput();
+  void startExchange();
+  void rejectRequest(int status, std::string_view reason);
+  void closeAfterFlush();
+  void finishClosing();
+  bool flush();
+  void close();
+  void onTimeout();
+  void armIdle();
+
+  Worker& worker_;
+  int fd_;
+  std::string peer_ip_;
+  State state_ = State::kIdle;
+  bool readable_ = false;
+  bool eof_ = false;
+  core::Buffer in_;
+  core::Buffer out_;
+  core::Timer timer_;  // idle or head timeout, depending on state_
+  http::RequestHead head_;
+  std::unique_ptr<Exchange> exchange_;
+};
+
+}  // namespace turnout::proxy

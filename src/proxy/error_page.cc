@@ -1,0 +1,113 @@
+#include "proxy/error_page.h"
+
+#include <string>
+
+#include "http/message.h"
+
+namespace turnout::proxy {
+namespace {
+
+// Escapes for both HTML text and JSON strings: reasons and ids are ours, but stay careful.
+std::string escapeText(std::string_view text, bool json) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += json ? "<" : "&lt;";
+        break;
+      case '>':
+        out += json ? ">" : "&gt;";
+        break;
+      case '&':
+        out += json ? "&" : "&amp;";
+        break;
+      case '"':
+        out += json ? "\\\"" : "&quot;";
+        break;
+      case '\\':
+        out += json ? "\\\\" : "\\";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) break;  // no control characters
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+bool prefersJson(std::string_view accept) {
+  return accept.find("application/json") != std::string_view::npos ||
+         accept.find("+json") != std::string_view::npos;
+}
+
+std::string renderErrorResponse(int status, std::string_view reason, std::string_view request_id,
+                                bool json, bool close, bool head_only) {
+  const std::string code = std::to_string(status);
+  const std::string_view phrase = reasonPhrase(status);
+  std::string body;
+  if (json) {
+    body = "{\"error\":{\"status\":" + code + ",\"reason\":\"" + escapeText(reason, true) +
+           "\",\"request_id\":\"" + escapeText(request_id, true) + "\"}}\n";
+  } else {
+    body = "<!DOCTYPE html>\n<html><head><title>" + code + " " + std::string(phrase) +
+           "</title></head>\n<body><h1>" + code + " " + std::string(phrase) + "</h1>\n<p>" +
+           escapeText(reason, false) +
+           "</p>\n<p><small>request id: " + escapeText(request_id, false) +
+           " &middot; turnout</small></p>\n</body></html>\n";
+  }
+  std::string out;
+  out.reserve(body.size() + 256);
+  out += "HTTP/1.1 " + code + " " + std::string(phrase) + "\r\n";
+  out += json ? "Content-Type: application/json\r\n" : "Content-Type: text/html; charset=utf-8\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += "Cache-Control: no-store\r\n";
+  if (!request_id.empty()) out += "X-Request-Id: " + std::string(request_id) + "\r\n";
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  if (!head_only) out += body;
+  return out;
+}
+
+}  // namespace turnout::proxy

@@ -1,0 +1,452 @@
+#include "proxy/exchange.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "proxy/client_connection.h"
+#include "proxy/error_page.h"
+#include "proxy/forward_headers.h"
+
+namespace turnout::proxy {
+namespace {
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool isIdempotentWithoutBody(std::string_view method, http::BodyFraming framing) {
+  if (framing != http::BodyFraming::kNone) return false;
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+}  // namespace
+
+Exchange::Exchange(ClientConnection& client, const http::RequestHead& head)
+    : client_(client),
+      worker_(client.worker()),
+      snapshot_(worker_.leaseSnapshot()),
+      timer_([this] { onTimer(); }) {
+  method_.assign(head.method);
+  version_minor_ = head.version_minor;
+  client_keep_alive_ = head.keep_alive;
+  wants_json_ = prefersJson(findHeader(head.headers, "accept"));
+  wants_upgrade_ = head.upgrade;
+  expect_continue_ = head.expect_continue;
+  request_framing_ = head.framing;
+  request_remaining_ = head.content_length;
+  request_done_ = head.framing == http::BodyFraming::kNone;
+  bool has_id = false;
+  std::string_view id = findHeader(head.headers, "x-request-id", &has_id);
+  // A client-chosen id is kept when it is short and printable; otherwise we make one.
+  if (has_id && !id.empty() && id.size() <= 200) {
+    request_id_.assign(id);
+  } else {
+    request_id_ = worker_.newRequestId();
+  }
+}
+
+Exchange::~Exchange() {
+  timer_.cancel();
+  if (upstream_ != nullptr) releaseUpstream(false);
+}
+
+// ---- Phases ---------------------------------------------------------------------------------
+
+void Exchange::start(const http::RequestHead& head) {
+  if (worker_.settings().dry_run) {
+    static constexpr std::string_view kDryRun =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 27\r\n\r\n"
+        "<h1>200 OK (dry-run)</h1>\n";
+    client_.send(kDryRun);
+    request_done_ = request_framing_ == http::BodyFraming::kNone;
+    phase_ = Phase::kDone;
+    return client_.exchangeDone(client_keep_alive_ && request_done_);
+  }
+  const route::CompiledRoute* route = routeRequest(head);
+  if (route == nullptr) return failLocal(404, "no route matches this request");
+  timeout_ms_ = route->source.timeout_ms;
+  const route::EndpointSet* set = pickVersion(*route);
+  if (set == nullptr) return failLocal(503, "no service version is available for this route");
+  endpoint_ = pickEndpoint(*set);
+  if (endpoint_ == nullptr) return failLocal(503, "no endpoint is available for this service");
+
+  const std::string path = route->upstreamPath(head.path);
+  UpstreamRequestInfo info;
+  info.path = path;
+  info.client_ip = client_.peerIp();
+  info.request_id = request_id_;
+  info.upgrade = wants_upgrade_;
+  info.strip_expect = expect_continue_;
+  upstream_head_.reserve(head.head_bytes + 160);
+  appendUpstreamRequestHead(upstream_head_, head, info);
+  forward();
+}
+
+const route::CompiledRoute* Exchange::routeRequest(const http::RequestHead& head) {
+  if (snapshot_.get() == nullptr) return nullptr;
+  route::MatchInput input;
+  input.host = head.authority;
+  input.path = head.path;
+  input.headers = &head.headers;
+  return snapshot_->match(input);
+}
+
+const route::EndpointSet* Exchange::pickVersion(const route::CompiledRoute& route) {
+  const route::CompiledTarget* target = route.pickTarget(worker_.rng());
+  if (target == nullptr) return nullptr;
+  const route::CompiledService* service = snapshot_->service(target->service);
+  if (service == nullptr) return nullptr;
+  return service->forVersion(target->version);
+}
+
+const route::Endpoint* Exchange::pickEndpoint(const route::EndpointSet& set) {
+  route::PickContext ctx;
+  ctx.worker = worker_.index();
+  ctx.active_by_endpoint = &worker_.activeByEndpoint();
+  ctx.rng = &worker_.rng();
+  const route::Endpoint* endpoint = route::pickEndpoint(set, ctx);
+  if (endpoint != nullptr) {
+    auto& active = worker_.activeByEndpoint();
+    if (active.size() <= endpoint->id) active.resize(endpoint->id + 1, 0);
+    ++active[endpoint->id];
+    counted_active_ = true;
+  }
+  return endpoint;
+}
+
+void Exchange::forward(bool fresh_connection) {
+  phase_ = Phase::kConnecting;
+  upstream_ = worker_.pool().acquire(endpoint_->id, endpoint_->sockaddr, endpoint_->sockaddr_len,
+                                     this, fresh_connection);
+  if (upstream_ == nullptr) {
+    return upstreamFailed(502, std::string("cannot connect to upstream ") + endpoint_->address +
+                                   ": " + std::strerror(errno));
+  }
+  upstream_->write(upstream_head_);
+  if (upstream_->connected()) {
+    onUpstreamConnected();
+  } else {
+    timer_.arm(worker_.loop().timers(), worker_.settings().connect_timeout_ms);
+  }
+}
+
+void Exchange::onUpstreamConnected() {
+  phase_ = Phase::kWaitingHead;
+  timer_.arm(worker_.loop().timers(), timeout_ms_);
+  if (expect_continue_ && !request_done_ && !request_body_started_) client_.send(kContinue);
+  pumpRequestBody();
+}
+
+void Exchange::pumpRequestBody() {
+  core::Buffer& in = client_.in();
+  const size_t limit = worker_.settings().max_buffered_bytes;
+  while (!request_done_ && upstream_ != nullptr && upstream_->pendingOutput() < limit) {
+    if (in.empty()) {
+      if (!client_.readMore()) return client_.abort();
+      if (in.empty()) {
+        if (client_.peerClosed()) return upstreamFailed(400, "the client closed mid-body");
+        return;  // wait for the client
+      }
+    }
+    request_body_started_ = true;
+    size_t take = 0;
+    if (request_framing_ == http::BodyFraming::kContentLength) {
+      take = static_cast<size_t>(std::min<uint64_t>(in.size(), request_remaining_));
+      request_remaining_ -= take;
+      request_done_ = request_remaining_ == 0;
+    } else {
+      http::ParseError error;
+      auto status = request_chunks_.scan(in.view(), &take, error);
+      if (status == http::ParseStatus::kError) return failLocal(400, error.reason);
+      request_done_ = status == http::ParseStatus::kComplete;
+    }
+    if (!upstream_->write(in.view().substr(0, take))) {
+      return upstreamFailed(502, "upstream connection broke while sending the request");
+    }
+    in.consume(take);
+  }
+}
+
+void Exchange::onClientData() {
+  if (phase_ == Phase::kTunnel) return pumpTunnel();
+  if (!request_done_) {
+    if (phase_ != Phase::kConnecting) pumpRequestBody();
+    return;
+  }
+  // A pipelined request waits in the buffer until this exchange ends; a client that closed
+  // its side after a complete request still gets its answer.
+}
+
+void Exchange::onUpstreamWritable() {
+  if (phase_ == Phase::kTunnel) return pumpTunnel();
+  pumpRequestBody();
+}
+
+void Exchange::onUpstreamReadable() {
+  if (phase_ == Phase::kTunnel) return pumpTunnel();
+  readResponse();
+}
+
+void Exchange::onClientDrained() {
+  if (phase_ == Phase::kTunnel) return pumpTunnel();
+  if (upstream_ != nullptr) readResponse();
+}
+
+void Exchange::readResponse() {
+  const size_t limit = worker_.settings().max_buffered_bytes;
+  while (upstream_ != nullptr && phase_ != Phase::kDone && phase_ != Phase::kTunnel) {
+    if (client_.pendingOutput() >= limit) return;  // resume in onClientDrained
+    ssize_t n = upstream_->read();
+    if (n == -2) return upstreamFailed(502, "upstream connection error");
+    if (n == -1 && upstream_->in().empty()) return;
+    if (phase_ != Phase::kRelayingBody) {
+      if (!handleResponseHead()) return;
+      continue;
+    }
+    relayResponseBody();
+    if (n == -1 && phase_ == Phase::kRelayingBody) return;
+  }
+}
+
+// Parses the response head once it is complete; false when the exchange must wait or ended.
+bool Exchange::handleResponseHead() {
+  core::Buffer& in = upstream_->in();
+  while (true) {
+    http::ParseError error;
+    auto status =
+        http::parseResponseHead(in.view(), worker_.settings().limits, method_, response_, error);
+    if (status == http::ParseStatus::kError) {
+      upstreamFailed(502, std::string("invalid response from upstream: ") + error.reason);
+      return false;
+    }
+    if (status == http::ParseStatus::kIncomplete) {
+      if (upstream_->eof()) {
+        if (in.empty() && retryOnFreshConnection()) return false;
+        upstreamFailed(502, "upstream closed the connection before answering");
+        return false;
+      }
+      return false;
+    }
+    if (response_.status >= 100 && response_.status < 200 && response_.status != 101) {
+      in.consume(response_.head_bytes);  // interim answers: our own 100 already went out
+      continue;
+    }
+    break;
+  }
+  if (response_.status == 101) {
+    if (!wants_upgrade_) {
+      upstreamFailed(502, "upstream switched protocols without being asked");
+      return false;
+    }
+    startTunnel();
+    return false;
+  }
+  timer_.arm(worker_.loop().timers(), worker_.settings().body_timeout_ms);
+  response_framing_ = response_.framing;
+  response_remaining_ = response_.content_length;
+  response_until_close_ = response_framing_ == http::BodyFraming::kUntilClose;
+  const bool close_client =
+      !client_keep_alive_ || response_until_close_ || worker_.draining() || !request_done_;
+  ClientResponseInfo info;
+  info.request_id = request_id_;
+  info.close = close_client;
+  if (close_client) client_keep_alive_ = false;
+  std::string head;
+  head.reserve(response_.head_bytes + 64);
+  appendClientResponseHead(head, response_, info);
+  in.consume(response_.head_bytes);
+  upstream_head_.clear();
+  upstream_head_.shrink_to_fit();
+  response_started_ = true;
+  phase_ = Phase::kRelayingBody;
+  if (response_framing_ == http::BodyFraming::kNone) {
+    client_.send(head);
+    response_done_ = true;
+    finish();
+    return false;
+  }
+  client_.send(head);
+  return true;
+}
+
+void Exchange::relayResponseBody() {
+  core::Buffer& in = upstream_->in();
+  if (!in.empty()) {
+    size_t take = in.size();
+    if (response_framing_ == http::BodyFraming::kContentLength) {
+      take = static_cast<size_t>(std::min<uint64_t>(take, response_remaining_));
+      response_remaining_ -= take;
+      response_done_ = response_remaining_ == 0;
+    } else if (response_framing_ == http::BodyFraming::kChunked) {
+      http::ParseError error;
+      auto status = response_chunks_.scan(in.view(), &take, error);
+      if (status == http::ParseStatus::kError) {
+        return upstreamFailed(502, "invalid chunked body from upstream");
+      }
+      response_done_ = status == http::ParseStatus::kComplete;
+    }
+    if (take > 0) {
+      timer_.arm(worker_.loop().timers(), worker_.settings().body_timeout_ms);
+      if (!client_.send(in.view().substr(0, take))) return client_.abort();
+      in.consume(take);
+    }
+  } else if (response_framing_ == http::BodyFraming::kContentLength && response_remaining_ == 0) {
+    response_done_ = true;
+  }
+  if (!response_done_ && upstream_->eof() && in.empty()) {
+    if (response_until_close_) {
+      response_done_ = true;
+    } else {
+      // The upstream died mid-body: the client must not take a short body for a whole one.
+      return upstreamFailed(502, "upstream closed mid-response");
+    }
+  }
+  if (response_done_) finish();
+}
+
+void Exchange::startTunnel() {
+  phase_ = Phase::kTunnel;
+  timer_.cancel();
+  core::Buffer& in = upstream_->in();
+  ClientResponseInfo info;
+  info.request_id = request_id_;
+  info.upgrade = true;
+  std::string head;
+  appendClientResponseHead(head, response_, info);
+  in.consume(response_.head_bytes);
+  response_started_ = true;
+  client_.send(head);
+  pumpTunnel();
+}
+
+void Exchange::pumpTunnel() {
+  // Bytes both ways until either side ends; each direction respects the other's queue.
+  const size_t limit = worker_.settings().max_buffered_bytes;
+  if (upstream_ == nullptr) return;
+  for (int round = 0; round < 64; ++round) {
+    bool moved = false;
+    core::Buffer& from_client = client_.in();
+    if (!from_client.empty() && upstream_->pendingOutput() < limit) {
+      if (!upstream_->write(from_client.view())) return upstreamFailed(502, "tunnel broke");
+      from_client.consume(from_client.size());
+      moved = true;
+    }
+    core::Buffer& from_upstream = upstream_->in();
+    if (!from_upstream.empty() && client_.pendingOutput() < limit) {
+      if (!client_.send(from_upstream.view())) return client_.abort();
+      from_upstream.consume(from_upstream.size());
+      moved = true;
+    }
+    if (from_client.empty() && upstream_->pendingOutput() < limit) {
+      if (!client_.readMore()) return client_.abort();
+      moved = moved || !from_client.empty();
+    }
+    if (from_upstream.empty() && client_.pendingOutput() < limit) {
+      ssize_t n = upstream_->read();
+      if (n == -2) return client_.abort();
+      moved = moved || n > 0;
+    }
+    const bool client_ended = client_.peerClosed() && from_client.empty();
+    const bool upstream_ended = upstream_->eof() && upstream_->in().empty();
+    if (client_ended || upstream_ended) {
+      phase_ = Phase::kDone;
+      releaseUpstream(false);
+      return client_.exchangeDone(false);
+    }
+    if (!moved) return;
+  }
+  // Still busy after a fair share of this wake-up: continue after other connections ran.
+  worker_.loop().defer([this] { pumpTunnel(); });
+}
+
+void Exchange::finish() {
+  phase_ = Phase::kDone;
+  timer_.cancel();
+  const bool reusable = response_.keep_alive && request_done_ && !response_until_close_;
+  releaseUpstream(reusable);
+  client_.exchangeDone(client_keep_alive_ && request_done_);
+}
+
+// ---- Failures -------------------------------------------------------------------------------
+
+void Exchange::failLocal(int status, std::string_view reason) {
+  phase_ = Phase::kDone;
+  timer_.cancel();
+  releaseUpstream(false);
+  if (response_started_) return client_.abort();
+  const bool keep = client_keep_alive_ && request_done_ && !worker_.draining() && status != 400;
+  const bool head_only = method_ == "HEAD";
+  client_.send(renderErrorResponse(status, reason, request_id_, wants_json_, !keep, head_only));
+  client_.exchangeDone(keep);
+}
+
+void Exchange::upstreamFailed(int status, std::string_view reason) {
+  // Once response bytes reached the client, the only honest signal left is to cut the line.
+  if (response_started_) {
+    phase_ = Phase::kDone;
+    timer_.cancel();
+    releaseUpstream(false);
+    return client_.abort();
+  }
+  failLocal(status, reason);
+}
+
+bool Exchange::retryOnFreshConnection() {
+  // A pooled connection the upstream closed just as we reused it: replay the head once on a
+  // new connection, but only when nothing of the body went out and the method is safe to repeat.
+  if (retried_ || upstream_ == nullptr || !upstream_->reused() ||
+      !isIdempotentWithoutBody(method_, request_framing_)) {
+    return false;
+  }
+  retried_ = true;
+  upstream_->close();
+  upstream_ = nullptr;
+  forward(/*fresh_connection=*/true);
+  return true;
+}
+
+void Exchange::onUpstreamError(int err) {
+  if (phase_ == Phase::kConnecting) {
+    return upstreamFailed(502, std::string("cannot connect to upstream ") + endpoint_->address +
+                                   ": " + std::strerror(err));
+  }
+  if (!response_started_ && upstream_->in().empty() && retryOnFreshConnection()) return;
+  upstreamFailed(502, std::string("upstream connection error: ") + std::strerror(err));
+}
+
+void Exchange::onTimer() {
+  switch (phase_) {
+    case Phase::kConnecting:
+      return upstreamFailed(504, "timed out connecting to upstream " + endpoint_->address);
+    case Phase::kWaitingHead:
+      return upstreamFailed(
+          504, "upstream did not answer within " + std::to_string(timeout_ms_) + " ms");
+    case Phase::kRelayingBody:
+      return upstreamFailed(504, "upstream stopped sending the response body");
+    default:
+      return;
+  }
+}
+
+void Exchange::onClientGone() {
+  phase_ = Phase::kDone;
+  timer_.cancel();
+  releaseUpstream(false);
+}
+
+void Exchange::releaseUpstream(bool reusable) {
+  if (counted_active_) {
+    auto& active = worker_.activeByEndpoint();
+    if (endpoint_ != nullptr && endpoint_->id < active.size() && active[endpoint_->id] > 0) {
+      --active[endpoint_->id];
+    }
+    counted_active_ = false;
+  }
+  if (upstream_ == nullptr) return;
+  upstream_->detach();
+  worker_.pool().release(upstream_, reusable);
+  upstream_ = nullptr;
+}
+
+}  // namespace turnout::proxy

@@ -1,0 +1,103 @@
+// One request and its response, proxied. The phases run top to bottom:
+//   route -> pick version -> pick endpoint -> forward head -> stream request body
+//   -> relay response head -> relay response body (or tunnel after a 101) -> finish.
+// An exchange talks to the client through ClientConnection and to the upstream through an
+// UpstreamConnection borrowed from the worker's pool; routing and balancing come from the
+// snapshot it leased when it started.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/timer.h"
+#include "http/h1_parser.h"
+#include "http/message.h"
+#include "proxy/worker.h"
+#include "upstream/connection.h"
+
+namespace turnout::proxy {
+
+class ClientConnection;
+
+class Exchange final : public upstream::UpstreamUser {
+ public:
+  // `head` is only valid during start(): everything needed later is copied.
+  Exchange(ClientConnection& client, const http::RequestHead& head);
+  ~Exchange() override;
+
+  void start(const http::RequestHead& head);
+  void onClientData();     // more bytes in client.in()
+  void onClientDrained();  // the client's output queue emptied
+  void onClientGone();     // the client connection ended under us
+
+  // UpstreamUser
+  void onUpstreamConnected() override;
+  void onUpstreamReadable() override;
+  void onUpstreamWritable() override;
+  void onUpstreamError(int err) override;
+
+ private:
+  enum class Phase : uint8_t { kConnecting, kWaitingHead, kRelayingBody, kTunnel, kDone };
+
+  // Phases, in request order.
+  const route::CompiledRoute* routeRequest(const http::RequestHead& head);
+  const route::EndpointSet* pickVersion(const route::CompiledRoute& route);
+  const route::Endpoint* pickEndpoint(const route::EndpointSet& set);
+  void forward(bool fresh_connection = false);
+  void pumpRequestBody();
+  void readResponse();
+  bool handleResponseHead();
+  void relayResponseBody();
+  void startTunnel();
+  void pumpTunnel();
+  void finish();
+
+  // Failures.
+  void failLocal(int status, std::string_view reason);
+  void upstreamFailed(int status, std::string_view reason);
+  bool retryOnFreshConnection();
+  void onTimer();
+  void releaseUpstream(bool reusable);
+
+  ClientConnection& client_;
+  Worker& worker_;
+  SnapshotLease snapshot_;
+  core::Timer timer_;
+
+  // What the request said, copied out of the head.
+  std::string method_;
+  std::string request_id_;
+  int version_minor_ = 1;
+  bool client_keep_alive_ = true;
+  bool wants_json_ = false;
+  bool wants_upgrade_ = false;
+  bool expect_continue_ = false;
+  std::string upstream_head_;  // kept until the response starts, to replay on a stale connection
+  uint32_t timeout_ms_ = 15000;
+
+  // Request body.
+  http::BodyFraming request_framing_ = http::BodyFraming::kNone;
+  uint64_t request_remaining_ = 0;
+  http::ChunkedScanner request_chunks_;
+  bool request_done_ = false;
+  bool request_body_started_ = false;
+
+  // Upstream.
+  const route::Endpoint* endpoint_ = nullptr;
+  upstream::UpstreamConnection* upstream_ = nullptr;
+  bool counted_active_ = false;
+  bool retried_ = false;
+  Phase phase_ = Phase::kConnecting;
+
+  // Response.
+  http::ResponseHead response_;
+  http::BodyFraming response_framing_ = http::BodyFraming::kNone;
+  uint64_t response_remaining_ = 0;
+  http::ChunkedScanner response_chunks_;
+  bool response_started_ = false;  // bytes of the response went to the client
+  bool response_done_ = false;
+  bool response_until_close_ = false;
+};
+
+}  // namespace turnout::proxy

@@ -1,0 +1,23 @@
+// Data-plane knobs with production defaults (anchors §11; nginx/Envoy where they agree).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "http/message.h"
+#include "upstream/pool.h"
+
+namespace turnout::proxy {
+
+struct ProxySettings {
+  http::Limits limits;                     // 64 KiB head, 100 headers, 8 KiB target
+  uint32_t header_timeout_ms = 10000;      // a request head must arrive within this
+  uint32_t idle_timeout_ms = 60000;        // keep-alive client connection with no request
+  uint32_t body_timeout_ms = 60000;        // no progress on a request or response body
+  uint32_t connect_timeout_ms = 5000;      // TCP connect to an upstream
+  size_t max_buffered_bytes = 256 * 1024;  // per direction, before reading pauses
+  upstream::PoolSettings pool;
+  bool dry_run = false;  // paralarva -d: answer 200 without an upstream
+};
+
+}  // namespace turnout::proxy

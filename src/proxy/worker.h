@@ -1,0 +1,108 @@
+// A worker: one thread, one event loop, its own acceptor on every listener (SO_REUSEPORT),
+// its own client connections, upstream pools and counters. Everything in here is touched by
+// the worker's thread only, except the few methods marked thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "core/event_loop.h"
+#include "proxy/settings.h"
+#include "route/snapshot.h"
+#include "upstream/pool.h"
+
+namespace turnout::proxy {
+
+class ClientConnection;
+class Acceptor;
+class Worker;
+
+// A snapshot as one worker holds it: counted leases without atomics, since only this worker
+// takes them. A request keeps its lease (and so its snapshot) until it ends.
+struct HeldSnapshot {
+  std::shared_ptr<const route::Snapshot> snapshot;
+  uint32_t leases = 0;
+};
+
+class SnapshotLease {
+ public:
+  SnapshotLease() = default;
+  SnapshotLease(Worker* worker, HeldSnapshot* held);
+  SnapshotLease(SnapshotLease&& other) noexcept;
+  SnapshotLease& operator=(SnapshotLease&& other) noexcept;
+  SnapshotLease(const SnapshotLease&) = delete;
+  SnapshotLease& operator=(const SnapshotLease&) = delete;
+  ~SnapshotLease() { reset(); }
+
+  const route::Snapshot* get() const { return held_ ? held_->snapshot.get() : nullptr; }
+  const route::Snapshot* operator->() const { return get(); }
+  void reset();
+
+ private:
+  Worker* worker_ = nullptr;
+  HeldSnapshot* held_ = nullptr;
+};
+
+class Worker {
+ public:
+  Worker(uint32_t index, const ProxySettings& settings, std::vector<int> listen_fds);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();  // spawns the thread
+  void join();
+
+  // Thread-safe: makes `snapshot` current on this worker, then calls `done` on this worker's
+  // thread (the publisher counts these to know every worker switched).
+  void publish(std::shared_ptr<const route::Snapshot> snapshot, std::function<void()> done);
+  // Thread-safe: stop accepting, close idle connections, let in-flight requests finish; the
+  // loop ends when no connection is left.
+  void beginDrain();
+  // Thread-safe: end the loop now (drain timeout).
+  void stop();
+  bool finished() const { return finished_; }
+
+  // For the worker's own connections.
+  uint32_t index() const { return index_; }
+  core::EventLoop& loop() { return loop_; }
+  const ProxySettings& settings() const { return settings_; }
+  upstream::UpstreamPool& pool() { return pool_; }
+  std::mt19937_64& rng() { return rng_; }
+  std::vector<uint32_t>& activeByEndpoint() { return active_by_endpoint_; }
+  SnapshotLease leaseSnapshot();
+  bool draining() const { return draining_; }
+  std::string newRequestId();
+
+  void adoptConnection(int fd, const sockaddr_storage& peer);
+  void onConnectionClosed(ClientConnection* conn);
+
+ private:
+  friend class SnapshotLease;
+  void releaseHeld(HeldSnapshot* held);
+  void install(std::shared_ptr<const route::Snapshot> snapshot);
+  void stopIfDrained();
+
+  uint32_t index_;
+  ProxySettings settings_;
+  core::EventLoop loop_;
+  upstream::UpstreamPool pool_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::unordered_set<ClientConnection*> connections_;
+  HeldSnapshot* current_ = nullptr;
+  std::vector<std::unique_ptr<HeldSnapshot>> held_;  // current and retired, still leased
+  std::mt19937_64 rng_;
+  std::vector<uint32_t> active_by_endpoint_;
+  bool draining_ = false;
+  std::atomic<bool> finished_{false};
+  std::thread thread_;
+};
+
+}  // namespace turnout::proxy

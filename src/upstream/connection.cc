@@ -1,0 +1,156 @@
+#include "upstream/connection.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "upstream/pool.h"
+
+namespace turnout::upstream {
+
+UpstreamConnection::UpstreamConnection(core::EventLoop& loop, UpstreamPool& pool, int fd,
+                                       uint32_t endpoint_id, bool connected)
+    : loop_(loop),
+      pool_(pool),
+      fd_(fd),
+      endpoint_id_(endpoint_id),
+      connected_(connected),
+      idle_timer_([this] { close(); }) {
+  loop_.add(fd_, this);
+}
+
+UpstreamConnection::~UpstreamConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void UpstreamConnection::attach(UpstreamUser* user) {
+  user_ = user;
+  ++requests_;
+  idle_timer_.cancel();
+}
+
+void UpstreamConnection::close() {
+  if (fd_ < 0) return;
+  idle_timer_.cancel();
+  loop_.remove(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  user_ = nullptr;
+  pool_.destroy(this);
+}
+
+ssize_t UpstreamConnection::read() {
+  if (fd_ < 0) return -2;
+  if (!readable_) return -1;
+  char* dst = in_.prepare(16 * 1024);
+  const size_t room = in_.writable();
+  ssize_t n = ::read(fd_, dst, room);
+  if (n > 0) {
+    in_.commit(static_cast<size_t>(n));
+    // A short read drained the socket: with edge triggering the next byte brings a new edge.
+    if (static_cast<size_t>(n) < room) readable_ = false;
+    return n;
+  }
+  if (n == 0) {
+    eof_ = true;
+    readable_ = false;
+    return 0;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    readable_ = false;
+    return -1;
+  }
+  last_error_ = errno;
+  return -2;
+}
+
+bool UpstreamConnection::write(const iovec* parts, int count) {
+  if (fd_ < 0) return false;
+  size_t total = 0;
+  for (int i = 0; i < count; ++i) total += parts[i].iov_len;
+  size_t written = 0;
+  if (out_.empty() && connected_) {
+    ssize_t n = ::writev(fd_, parts, count);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      last_error_ = errno;
+      return false;
+    }
+    written = n > 0 ? static_cast<size_t>(n) : 0;
+  }
+  // Queue what the socket did not take.
+  for (int i = 0; i < count && written < total; ++i) {
+    const size_t len = parts[i].iov_len;
+    if (written >= len) {
+      written -= len;
+      total -= len;
+      continue;
+    }
+    out_.append({static_cast<const char*>(parts[i].iov_base) + written, len - written});
+    total -= len;
+    written = 0;
+  }
+  return true;
+}
+
+bool UpstreamConnection::write(std::string_view bytes) {
+  iovec part{const_cast<char*>(bytes.data()), bytes.size()};
+  return write(&part, 1);
+}
+
+bool UpstreamConnection::flush() {
+  while (!out_.empty()) {
+    ssize_t n = ::write(fd_, out_.data(), out_.size());
+    if (n > 0) {
+      out_.consume(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    last_error_ = errno;
+    return false;
+  }
+  out_.releaseIfEmpty();
+  return true;
+}
+
+void UpstreamConnection::onIoEvents(uint32_t events) {
+  if (fd_ < 0) return;
+  if (user_ == nullptr) return onIdleEvent(events);
+  if (!connected_) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        last_error_ = err;
+        return user_->onUpstreamError(err);
+      }
+      connected_ = true;
+      if (!flush()) return user_->onUpstreamError(last_error_);
+      user_->onUpstreamConnected();
+      if (fd_ < 0 || user_ == nullptr) return;
+    } else {
+      return;
+    }
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+  if ((events & EPOLLOUT) && !out_.empty()) {
+    if (!flush()) return user_->onUpstreamError(last_error_);
+    if (out_.empty()) user_->onUpstreamWritable();
+    if (fd_ < 0 || user_ == nullptr) return;
+  }
+  if (readable_) user_->onUpstreamReadable();
+}
+
+void UpstreamConnection::onIdleEvent(uint32_t events) {
+  // An idle connection has nothing to say: bytes or EOF mean it is no longer usable.
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) close();
+}
+
+void UpstreamConnection::parkIdle(uint32_t timeout_ms) {
+  user_ = nullptr;
+  in_.releaseIfEmpty();
+  idle_timer_.arm(loop_.timers(), timeout_ms);
+}
+
+}  // namespace turnout::upstream
