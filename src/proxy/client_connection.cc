@@ -38,6 +38,7 @@ bool ClientConnection::idle() const { return state_ == State::kIdle && in_.empty
 void ClientConnection::onIoEvents(uint32_t events) {
   if (state_ == State::kClosed) return;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peer_hung_up_ = true;
   if ((events & EPOLLOUT) && !out_.empty()) {
     if (!flush()) return close();
     if (out_.empty()) {
@@ -57,7 +58,9 @@ bool ClientConnection::readMore() {
     ssize_t n = ::read(fd_, dst, room);
     if (n > 0) {
       in_.commit(static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < room) readable_ = false;  // drained: edge-triggered
+      // Drained: edge-triggered, the next byte brings a new edge; but a FIN announced by
+      // EPOLLRDHUP brings none, so then we read on until EOF.
+      if (static_cast<size_t>(n) < room && !peer_hung_up_) readable_ = false;
       continue;
     }
     readable_ = false;

@@ -67,6 +67,7 @@ class ClientConnection final : public core::IoHandler {
   State state_ = State::kIdle;
   bool readable_ = false;
   bool eof_ = false;
+  bool peer_hung_up_ = false;  // EPOLLRDHUP seen: read until EOF
   core::Buffer in_;
   core::Buffer out_;
   core::Timer timer_;  // idle or head timeout, depending on state_

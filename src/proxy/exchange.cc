@@ -70,6 +70,7 @@ void Exchange::start(const http::RequestHead& head) {
   if (set == nullptr) return failLocal(503, "no service version is available for this route");
   endpoint_ = pickEndpoint(*set);
   if (endpoint_ == nullptr) return failLocal(503, "no endpoint is available for this service");
+  if (!bufferedBodyIsWellFormed()) return;
 
   const std::string path = route->upstreamPath(head.path);
   UpstreamRequestInfo info;
@@ -113,6 +114,19 @@ const route::Endpoint* Exchange::pickEndpoint(const route::EndpointSet& set) {
     counted_active_ = true;
   }
   return endpoint;
+}
+
+// A chunked body that arrived with its head is checked before anything goes upstream, so a
+// smuggling attempt packed into one packet never reaches the upstream at all. A framing error
+// later in a streamed body aborts the upstream connection mid-request instead.
+bool Exchange::bufferedBodyIsWellFormed() {
+  if (request_framing_ != http::BodyFraming::kChunked || client_.in().empty()) return true;
+  http::ChunkedScanner probe = request_chunks_;
+  size_t used = 0;
+  http::ParseError error;
+  if (probe.scan(client_.in().view(), &used, error) != http::ParseStatus::kError) return true;
+  failLocal(400, error.reason);
+  return false;
 }
 
 void Exchange::forward(bool fresh_connection) {
@@ -197,15 +211,11 @@ void Exchange::readResponse() {
   const size_t limit = worker_.settings().max_buffered_bytes;
   while (upstream_ != nullptr && phase_ != Phase::kDone && phase_ != Phase::kTunnel) {
     if (client_.pendingOutput() >= limit) return;  // resume in onClientDrained
-    ssize_t n = upstream_->read();
+    const ssize_t n = upstream_->read();
     if (n == -2) return upstreamFailed(502, "upstream connection error");
-    if (n == -1 && upstream_->in().empty()) return;
-    if (phase_ != Phase::kRelayingBody) {
-      if (!handleResponseHead()) return;
-      continue;
-    }
-    relayResponseBody();
-    if (n == -1 && phase_ == Phase::kRelayingBody) return;
+    if (phase_ != Phase::kRelayingBody && !handleResponseHead()) return;
+    relayResponseBody();  // also completes an empty body at once
+    if (n == -1) return;  // nothing more to read now: wait for the next edge
   }
 }
 

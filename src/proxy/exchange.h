@@ -44,6 +44,7 @@ class Exchange final : public upstream::UpstreamUser {
   const route::CompiledRoute* routeRequest(const http::RequestHead& head);
   const route::EndpointSet* pickVersion(const route::CompiledRoute& route);
   const route::Endpoint* pickEndpoint(const route::EndpointSet& set);
+  bool bufferedBodyIsWellFormed();
   void forward(bool fresh_connection = false);
   void pumpRequestBody();
   void readResponse();

@@ -49,7 +49,8 @@ ssize_t UpstreamConnection::read() {
   if (n > 0) {
     in_.commit(static_cast<size_t>(n));
     // A short read drained the socket: with edge triggering the next byte brings a new edge.
-    if (static_cast<size_t>(n) < room) readable_ = false;
+    // Not so for a FIN already announced (EPOLLRDHUP): no new edge comes for it.
+    if (static_cast<size_t>(n) < room && !peer_hung_up_) readable_ = false;
     return n;
   }
   if (n == 0) {
@@ -134,6 +135,7 @@ void UpstreamConnection::onIoEvents(uint32_t events) {
     }
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peer_hung_up_ = true;
   if ((events & EPOLLOUT) && !out_.empty()) {
     if (!flush()) return user_->onUpstreamError(last_error_);
     if (out_.empty()) user_->onUpstreamWritable();

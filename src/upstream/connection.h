@@ -69,6 +69,7 @@ class UpstreamConnection final : public core::IoHandler {
   bool connected_;
   bool readable_ = false;
   bool eof_ = false;
+  bool peer_hung_up_ = false;  // EPOLLRDHUP seen: read until EOF, no further edge will come
   int last_error_ = 0;
   uint32_t requests_ = 0;
   UpstreamUser* user_ = nullptr;
