@@ -1,0 +1,927 @@
+"""Helpers for the turnout end-to-end tests: the proxy process, test backends, raw HTTP client.
+
+Everything here binds 127.0.0.1 only, every socket has a timeout and every wait is bounded.
+Python stdlib + python3-requests + python3-websockets (10.4, asyncio API) only.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import queue
+import re
+import signal as _signal
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+REPO = Path(__file__).resolve().parents[2]
+LOCALHOST = "127.0.0.1"
+READY_TIMEOUT = 10.0
+
+
+# --------------------------------------------------------------------------------------------
+# Deterministic payloads
+# --------------------------------------------------------------------------------------------
+# Period 251 (prime) so that a dropped, duplicated or reordered buffer of any power-of-two size
+# changes the bytes, not only the length.
+_PATTERN_BLOCK = bytes(i % 251 for i in range(251)) * 4096  # ~1 MiB
+
+
+def pattern_bytes(n: int) -> bytes:
+    if n <= len(_PATTERN_BLOCK):
+        return _PATTERN_BLOCK[:n]
+    reps = n // len(_PATTERN_BLOCK) + 1
+    return (_PATTERN_BLOCK * reps)[:n]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Minimal YAML emitter (block style, so line numbers are meaningful; strings always quoted)
+# --------------------------------------------------------------------------------------------
+def _scalar(v) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(str(v))  # a JSON string is a valid YAML double-quoted scalar
+
+
+def to_yaml(obj, indent: int = 0) -> str:
+    pad = " " * indent
+    lines = []
+    if isinstance(obj, dict):
+        if not obj:
+            return pad + "{}\n"
+        for k, v in obj.items():
+            key = _scalar(k) if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", str(k)) else str(k)
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{key}:\n" + to_yaml(v, indent + 2))
+            elif isinstance(v, dict):
+                lines.append(f"{pad}{key}: {{}}\n")
+            elif isinstance(v, list):
+                lines.append(f"{pad}{key}: []\n")
+            else:
+                lines.append(f"{pad}{key}: {_scalar(v)}\n")
+        return "".join(lines)
+    if isinstance(obj, list):
+        if not obj:
+            return pad + "[]\n"
+        for item in obj:
+            if isinstance(item, (dict, list)) and item:
+                inner = to_yaml(item, indent + 2)
+                # put the first line of the item on the dash line
+                lines.append(f"{pad}- " + inner[indent + 2:])
+            else:
+                lines.append(f"{pad}- {_scalar(item) if not isinstance(item, (dict, list)) else ('{}' if isinstance(item, dict) else '[]')}\n")
+        return "".join(lines)
+    return pad + _scalar(obj) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Ports
+# --------------------------------------------------------------------------------------------
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, read, closed)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((LOCALHOST, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(pred, timeout: float, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return bool(pred())
+
+
+# --------------------------------------------------------------------------------------------
+# The proxy process
+# --------------------------------------------------------------------------------------------
+class TurnoutStartError(AssertionError):
+    pass
+
+
+class Turnout:
+    """One `turnout run` process. Use start(); stop() or kill() always bounded."""
+
+    def __init__(self, binary: str, tmp_path: Path, name: str = "turnout"):
+        self.binary = str(binary)
+        self.dir = Path(tmp_path) / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.dir / "config.yaml"
+        self.data_dir = self.dir / "data"
+        self.data_dir.mkdir(exist_ok=True)
+        self.stderr_path = self.dir / "stderr.log"
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.admin_port: int | None = None
+        self.listening_event: dict | None = None
+        self.stdout_lines: list[str] = []
+        self._lines: "queue.Queue[str | None]" = queue.Queue()
+        self._stderr_file = None
+
+    # -- start ---------------------------------------------------------------------------
+    def write_config(self, config) -> Path:
+        text = config if isinstance(config, str) else to_yaml(config)
+        self.config_path.write_text(text)
+        return self.config_path
+
+    def command(self, config=None, to=None, workers=2, drain_timeout=None, extra=()):
+        cmd = [self.binary, "run"]
+        if config is not None:
+            cmd += ["--config", str(self.write_config(config))]
+        if to is not None:
+            cmd += ["--to", ",".join(to) if not isinstance(to, str) else to]
+        cmd += ["--listen", f"{LOCALHOST}:0", "--admin", f"{LOCALHOST}:0",
+                "--workers", str(workers), "--data-dir", str(self.data_dir)]
+        if drain_timeout is not None:
+            cmd += ["--drain-timeout", str(drain_timeout)]
+        cmd += list(extra)
+        return cmd
+
+    def start(self, config=None, to=None, workers=2, drain_timeout=None, extra=()):
+        assert self.proc is None, "already started"
+        cmd = self.command(config=config, to=to, workers=workers,
+                           drain_timeout=drain_timeout, extra=extra)
+        self._stderr_file = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=self._stderr_file, cwd=str(self.dir))
+        t = threading.Thread(target=self._pump_stdout, daemon=True)
+        t.start()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise TurnoutStartError(
+                    f"no listening line within {READY_TIMEOUT}s\ncmd: {cmd}\n{self.diagnostics()}")
+            try:
+                line = self._lines.get(timeout=min(remaining, 0.2))
+            except queue.Empty:
+                continue
+            if line is None:  # stdout closed: the process is gone
+                try:
+                    self.proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
+                rc = self.proc.poll()
+                self.kill()
+                raise TurnoutStartError(
+                    f"turnout exited (rc={rc}) before listening\ncmd: {cmd}\n{self.diagnostics()}")
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(ev, dict) and ev.get("event") == "listening":
+                self.listening_event = ev
+                break
+        data = self.listening_event.get("data")
+        assert isinstance(data, list) and data, f"bad listening line: {self.listening_event}"
+        self.port = _port_of(data[0])
+        self.admin_port = _port_of(self.listening_event["admin"])
+        return self
+
+    def _pump_stdout(self):
+        try:
+            for raw in iter(self.proc.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                self.stdout_lines.append(line)
+                self._lines.put(line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._lines.put(None)
+
+    # -- helpers -------------------------------------------------------------------------
+    def url(self, path: str = "/") -> str:
+        return f"http://{LOCALHOST}:{self.port}{path}"
+
+    def admin_url(self, path: str = "/") -> str:
+        return f"http://{LOCALHOST}:{self.admin_port}{path}"
+
+    @property
+    def addr(self):
+        return (LOCALHOST, self.port)
+
+    def stderr_text(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def diagnostics(self, tail: int = 4000) -> str:
+        err = self.stderr_text()
+        return ("--- stdout ---\n" + "\n".join(self.stdout_lines[-50:]) +
+                f"\n--- stderr (tail) ---\n{err[-tail:]}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- stop ----------------------------------------------------------------------------
+    def send_signal(self, sig=_signal.SIGTERM):
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, sig=_signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        """Send `sig` and wait up to `timeout`; returns the exit code or None (then kills)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(sig)
+        rc = self.wait(timeout)
+        if rc is None:
+            self.kill()
+        return rc
+
+    def kill(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        for f in (self.proc.stdout,):
+            try:
+                f and f.close()
+            except OSError:
+                pass
+        if self._stderr_file:
+            try:
+                self._stderr_file.close()
+            except OSError:
+                pass
+
+
+def _port_of(addr: str) -> int:
+    m = re.fullmatch(r"(?:\[[^\]]*\]|[^:]+):(\d+)", str(addr))
+    assert m, f"cannot parse address {addr!r}"
+    port = int(m.group(1))
+    assert 0 < port < 65536 and port != 0
+    return port
+
+
+def run_cli(binary: str, args, timeout: float = 10.0, cwd=None) -> subprocess.CompletedProcess:
+    """Run turnout with args to completion (bounded)."""
+    return subprocess.run([str(binary), *args], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout, cwd=cwd)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP/1.1 backend (stdlib), recording every request
+# --------------------------------------------------------------------------------------------
+class Recorded:
+    __slots__ = ("method", "target", "path", "query", "headers", "body_len", "body_sha256",
+                 "body", "chunked", "client_port", "time", "backend")
+
+    def __init__(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+    def header(self, name: str):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def header_all(self, name: str):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def __repr__(self):
+        return f"<Recorded {self.method} {self.target} body={self.body_len} from :{self.client_port}>"
+
+
+class _BackendHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "e2e-backend/1"
+    sys_version = ""
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
+    timeout = 30  # idle keep-alive connections of a dead proxy don't hang a thread forever
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def parse_request(self):
+        # Every request line that reached the backend, even one it cannot parse.
+        self.server.owner._saw_line(self.raw_requestline)
+        return super().parse_request()
+
+    # any method
+    def __getattr__(self, name):
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def _read_body(self):
+        te = ",".join(self.headers.get_all("Transfer-Encoding") or []).lower()
+        if "chunked" in te:
+            h = hashlib.sha256()
+            n = 0
+            keep = bytearray()
+            while True:
+                line = self.rfile.readline(65537)
+                if not line:
+                    raise ConnectionError("eof in chunked body")
+                size = int(line.split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while True:  # trailers
+                        t = self.rfile.readline(65537)
+                        if t in (b"\r\n", b"\n", b""):
+                            break
+                    break
+                data = self.rfile.read(size)
+                if len(data) != size:
+                    raise ConnectionError("short chunk")
+                h.update(data)
+                n += size
+                if len(keep) < 65536:
+                    keep += data[: 65536 - len(keep)]
+                crlf = self.rfile.read(2)
+                if crlf != b"\r\n":
+                    raise ConnectionError("bad chunk terminator")
+            return n, h.hexdigest(), bytes(keep) if n <= 65536 else None, True
+        cl = self.headers.get("Content-Length")
+        if cl is not None:
+            remaining = int(cl)
+            h = hashlib.sha256()
+            n = 0
+            keep = bytearray()
+            while remaining > 0:
+                data = self.rfile.read(min(remaining, 1 << 20))
+                if not data:
+                    raise ConnectionError("eof in body")
+                h.update(data)
+                n += len(data)
+                remaining -= len(data)
+                if len(keep) < 65536:
+                    keep += data[: 65536 - len(keep)]
+            return n, h.hexdigest(), bytes(keep) if n <= 65536 else None, False
+        return 0, sha256(b""), b"", False
+
+    def _handle(self):
+        owner = self.server.owner
+        try:
+            n, digest, body, chunked = self._read_body()
+        except (ConnectionError, ValueError):
+            self.close_connection = True
+            return
+        parts = urlsplit(self.path)
+        rec = Recorded(method=self.command, target=self.path, path=parts.path, query=parts.query,
+                       headers=list(self.headers.items()), body_len=n, body_sha256=digest,
+                       body=body, chunked=chunked, client_port=self.client_address[1],
+                       time=time.monotonic(), backend=owner.name)
+        owner._record(rec)
+        q = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        path = parts.path
+        try:
+            if path == "/bytes":
+                self._send(200, pattern_bytes(int(q.get("n", "0"))), "application/octet-stream")
+            elif path == "/chunked":
+                self._chunked(int(q.get("n", "0")))
+            elif path == "/slow":
+                time.sleep(int(q.get("ms", "1000")) / 1000.0)
+                self._send(200, b"slow done", "text/plain")
+            elif path.startswith("/status/"):
+                self._status(int(path.rsplit("/", 1)[1]))
+            elif path == "/close-delimited":
+                self._close_delimited(int(q.get("n", "0")))
+            elif path == "/hop-response":
+                self._send(200, b"hop", "text/plain",
+                           extra=[("Connection", "X-Hop-Secret"), ("X-Hop-Secret", "1"),
+                                  ("Keep-Alive", "timeout=5"), ("X-End-To-End", "yes")])
+            else:  # /echo and anything else
+                self._echo(rec)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _common(self, extra=()):
+        self.send_header("X-Backend", self.server.owner.name)
+        for k, v in extra:
+            self.send_header(k, v)
+
+    def _send(self, code, body: bytes, ctype, extra=()):
+        self.send_response(code)
+        self._common(extra)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def _echo(self, rec: Recorded):
+        doc = {"method": rec.method, "path": rec.path, "query": rec.query, "target": rec.target,
+               "headers": rec.headers, "body_len": rec.body_len, "body_sha256": rec.body_sha256,
+               "chunked": rec.chunked, "backend": rec.backend}
+        self._send(200, json.dumps(doc).encode(), "application/json")
+
+    def _chunked(self, n: int):
+        data = pattern_bytes(n)
+        self.send_response(200)
+        self._common()
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if self.command != "HEAD":
+            sizes = [1, 10, 100, 1000, 4096]
+            off = 0
+            i = 0
+            while off < n:
+                size = sizes[i] if i < len(sizes) else 16384
+                piece = data[off:off + size]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                off += len(piece)
+                i += 1
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _status(self, code: int):
+        if code in (204, 304) or 100 <= code < 200:
+            self.send_response(code)
+            self._common([("ETag", '"e2e"')] if code == 304 else ())
+            self.end_headers()
+            self.wfile.flush()
+        else:
+            self._send(code, f"status {code}".encode(), "text/plain")
+
+    def _close_delimited(self, n: int):
+        self.send_response(200)
+        self._common()
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(pattern_bytes(n))
+        self.wfile.flush()
+        self.close_connection = True
+
+
+class _RecordingServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def verify_request(self, request, client_address):
+        self.owner._saw_connection(client_address)
+        return True
+
+
+class Backend:
+    """A real HTTP/1.1 server (stdlib) in a background thread; records every request.
+
+    Routes: /echo (and any unknown path) JSON echo, /bytes?n=N, /chunked?n=N, /slow?ms=M,
+    /status/CODE, /close-delimited?n=N, /hop-response. Every response has X-Backend: <name>.
+    """
+
+    def __init__(self, name: str = "backend"):
+        self.name = name
+        self._lock = threading.Lock()
+        self.requests: list[Recorded] = []
+        self.request_lines: list[bytes] = []
+        self.connections: list[tuple] = []
+        self.server = _RecordingServer((LOCALHOST, 0), _BackendHandler)
+        self.server.owner = self
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"{LOCALHOST}:{self.port}"
+
+    def url(self, path="/"):
+        return f"http://{LOCALHOST}:{self.port}{path}"
+
+    def _record(self, rec):
+        with self._lock:
+            self.requests.append(rec)
+
+    def _saw_line(self, line):
+        with self._lock:
+            self.request_lines.append(line)
+
+    def _saw_connection(self, addr):
+        with self._lock:
+            self.connections.append(addr)
+
+    def snapshot(self) -> list[Recorded]:
+        with self._lock:
+            return list(self.requests)
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def client_ports(self) -> set:
+        with self._lock:
+            return {r.client_port for r in self.requests}
+
+    def last(self) -> Recorded:
+        with self._lock:
+            assert self.requests, f"backend {self.name} received no request"
+            return self.requests[-1]
+
+    def wait_for(self, n: int, timeout: float = 5.0) -> bool:
+        return wait_until(lambda: self.count >= n, timeout)
+
+    def reset(self):
+        with self._lock:
+            self.requests.clear()
+            self.request_lines.clear()
+            self.connections.clear()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --------------------------------------------------------------------------------------------
+# Raw scripted backend
+# --------------------------------------------------------------------------------------------
+class RawBackend:
+    """Accepts connections, reads one request head, writes `response` bytes, then closes
+    (abort=True: with RST via SO_LINGER 0) or keeps the connection open for `hold` seconds."""
+
+    def __init__(self, response: bytes, hold: float = 0.0, abort: bool = False):
+        self.response = response
+        self.hold = hold
+        self.abort = abort
+        self.heads: list[bytes] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((LOCALHOST, 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"{LOCALHOST}:{self.port}"
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.heads)
+
+    def _accept_loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        conn.settimeout(5)
+        buf = b""
+        try:
+            while b"\r\n\r\n" not in buf and len(buf) < 1 << 20:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+            with self._lock:
+                self.heads.append(buf.split(b"\r\n\r\n", 1)[0])
+            conn.sendall(self.response)
+            if self.hold:
+                self._stop.wait(self.hold)
+        except OSError:
+            pass
+        finally:
+            if self.abort:
+                try:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass
+            conn.close()
+
+    def close(self):
+        self._stop.set()
+        self.sock.close()
+
+
+# --------------------------------------------------------------------------------------------
+# WebSocket echo backend (websockets 10.4, asyncio API, loop in a thread)
+# --------------------------------------------------------------------------------------------
+class WsEchoBackend:
+    def __init__(self):
+        import websockets  # python3-websockets
+
+        self.request_headers: list = []
+        self.messages = 0
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        err: list = []
+
+        async def echo(ws, path=None):
+            self.request_headers.append(list(ws.request_headers.raw_items()))
+            async for msg in ws:
+                self.messages += 1
+                await ws.send(msg)
+
+        def run():
+            asyncio.set_event_loop(self.loop)
+            try:
+                self.server = self.loop.run_until_complete(
+                    websockets.serve(echo, LOCALHOST, 0, max_size=2 ** 22))
+                self.port = self.server.sockets[0].getsockname()[1]
+            except Exception as e:  # pragma: no cover
+                err.append(e)
+                ready.set()
+                return
+            ready.set()
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        assert ready.wait(5), "websocket backend did not start"
+        if err:
+            raise err[0]
+
+    @property
+    def address(self) -> str:
+        return f"{LOCALHOST}:{self.port}"
+
+    def close(self):
+        async def _close():
+            self.server.close()
+            await asyncio.wait_for(self.server.wait_closed(), 3)
+
+        try:
+            fut = asyncio.run_coroutine_threadsafe(_close(), self.loop)
+            fut.result(timeout=5)
+        except Exception:
+            pass
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:
+            pass
+        self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------
+# Raw HTTP/1.1 client
+# --------------------------------------------------------------------------------------------
+class RawResponse:
+    def __init__(self, status, reason, version, headers, body, head_raw, interim):
+        self.status = status
+        self.reason = reason
+        self.version = version
+        self.headers = headers  # list of (name, value) as received
+        self.body = body
+        self.head_raw = head_raw
+        self.interim = interim  # 1xx responses (other than 101) seen before this one
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def has_token(self, name, token):
+        toks = [t.strip().lower() for v in self.header_all(name) for t in v.split(",")]
+        return token.lower() in toks
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<RawResponse {self.status} {self.reason!r} headers={self.headers} body={self.body[:200]!r}>"
+
+
+class IncompleteResponse(Exception):
+    def __init__(self, msg, partial: bytes):
+        super().__init__(msg)
+        self.partial = partial
+
+
+class RawClient:
+    """A socket to the proxy with a small strict response reader."""
+
+    def __init__(self, port: int, timeout: float = 5.0, host: str = LOCALHOST):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def send(self, data: bytes):
+        self.sock.sendall(data)
+
+    def _fill(self, what="data"):
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise IncompleteResponse(f"connection closed while reading {what}", self.buf)
+        self.buf += chunk
+
+    def _take(self, n):
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_head(self, limit=1 << 20) -> bytes:
+        while b"\r\n\r\n" not in self.buf:
+            if len(self.buf) > limit:
+                raise AssertionError("response head too large")
+            self._fill("head")
+        i = self.buf.index(b"\r\n\r\n")
+        head = self._take(i + 4)
+        return head
+
+    def read_response(self, method: str = "GET") -> RawResponse:
+        interim = []
+        while True:
+            head = self.read_head()
+            lines = head[:-4].split(b"\r\n")
+            m = re.fullmatch(rb"(HTTP/1\.[01]) (\d{3})(?: (.*))?", lines[0])
+            assert m, f"bad status line {lines[0]!r}"
+            version, status, reason = m.group(1).decode(), int(m.group(2)), (m.group(3) or b"").decode("latin-1")
+            headers = []
+            for ln in lines[1:]:
+                k, sep, v = ln.partition(b":")
+                assert sep, f"bad header line {ln!r}"
+                headers.append((k.decode("latin-1"), v.strip().decode("latin-1")))
+            if 100 <= status < 200 and status != 101:
+                interim.append(RawResponse(status, reason, version, headers, b"", head, []))
+                continue
+            break
+        resp = RawResponse(status, reason, version, headers, b"", head, interim)
+        if method == "HEAD" or status in (204, 304) or status == 101:
+            return resp
+        te = ",".join(resp.header_all("Transfer-Encoding")).lower()
+        if "chunked" in te:
+            body = bytearray()
+            while True:
+                while b"\r\n" not in self.buf:
+                    self._fill("chunk size")
+                line = self._take(self.buf.index(b"\r\n") + 2)
+                size = int(line.split(b";")[0].strip(), 16)
+                if size == 0:
+                    while True:
+                        while b"\r\n" not in self.buf:
+                            self._fill("trailers")
+                        t = self._take(self.buf.index(b"\r\n") + 2)
+                        if t == b"\r\n":
+                            break
+                    break
+                while len(self.buf) < size + 2:
+                    self._fill("chunk data")
+                body += self._take(size)
+                assert self._take(2) == b"\r\n", "bad chunk terminator"
+            resp.body = bytes(body)
+        elif resp.header("Content-Length") is not None:
+            n = int(resp.header("Content-Length"))
+            while len(self.buf) < n:
+                try:
+                    self._fill("body")
+                except IncompleteResponse as e:
+                    raise IncompleteResponse(f"body short: {len(self.buf)} of {n}", head + self.buf) from e
+            resp.body = self._take(n)
+        else:
+            # close-delimited
+            try:
+                while True:
+                    self._fill("close-delimited body")
+            except IncompleteResponse:
+                pass
+            resp.body, self.buf = self.buf, b""
+        return resp
+
+    def request(self, method="GET", target="/echo", headers=None, body=b"", host="e2e.test") -> RawResponse:
+        self.send(build_request(method, target, headers, body, host))
+        return self.read_response(method)
+
+    def wait_closed(self, timeout: float = 3.0) -> tuple[bool, bytes]:
+        """Read until EOF/reset within `timeout`; returns (closed, bytes read after the buffer)."""
+        deadline = time.monotonic() + timeout
+        got = b""
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            except (ConnectionResetError, ConnectionAbortedError):
+                return True, got
+            if not chunk:
+                return True, got
+            got += chunk
+        return False, got
+
+
+def build_request(method="GET", target="/echo", headers=None, body=b"", host="e2e.test") -> bytes:
+    lines = [f"{method} {target} HTTP/1.1"]
+    hdrs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    if host is not None and not any(k.lower() == "host" for k, _ in hdrs):
+        lines.append(f"Host: {host}")
+    for k, v in hdrs:
+        lines.append(f"{k}: {v}")
+    if body and not any(k.lower() in ("content-length", "transfer-encoding") for k, _ in hdrs):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def chunk_encode(data: bytes, sizes=(3, 100, 1000, 7)) -> bytes:
+    out = bytearray()
+    off = 0
+    i = 0
+    while off < len(data):
+        size = sizes[i % len(sizes)]
+        piece = data[off:off + size]
+        out += b"%x\r\n%s\r\n" % (len(piece), piece)
+        off += len(piece)
+        i += 1
+    out += b"0\r\n\r\n"
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Config builders
+# --------------------------------------------------------------------------------------------
+def service(name, *endpoints, lb=None):
+    s = {"name": name}
+    if lb:
+        s["lb"] = lb
+    s["endpoints"] = list(endpoints)
+    return s
+
+
+def endpoint(backend_or_addr, version=None, weight=None):
+    addr = backend_or_addr if isinstance(backend_or_addr, str) else backend_or_addr.address
+    e = {"address": addr}
+    if version is not None:
+        e["version"] = version
+    if weight is not None:
+        e["weight"] = weight
+    return e
+
+
+def route(rid, split, match=None, priority=None, strip_prefix=None, timeout_ms=None):
+    r = {"id": rid}
+    if priority is not None:
+        r["priority"] = priority
+    r["match"] = match if match is not None else {"path_prefix": "/"}
+    if strip_prefix is not None:
+        r["rewrite"] = {"strip_prefix": strip_prefix}
+    r["split"] = [split] if isinstance(split, dict) else (
+        [{"service": split}] if isinstance(split, str) else list(split))
+    if timeout_ms is not None:
+        r["timeout_ms"] = timeout_ms
+    return r
+
+
+def simple_config(*backends, lb=None, timeout_ms=None, name="svc"):
+    """One service with these backends (or addresses) and one catch-all route to it."""
+    return {"services": [service(name, *[endpoint(b) for b in backends], lb=lb)],
+            "routes": [route("all", name, timeout_ms=timeout_ms)]}
