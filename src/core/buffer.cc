@@ -10,7 +10,7 @@ char* Buffer::prepare(size_t want) {
   if (capacity_ >= used + want && begin_ > 0) {
     std::memmove(storage_.get(), data(), used);
   } else {
-    size_t new_capacity = std::max<size_t>(capacity_ * 2, 16 * 1024);
+    size_t new_capacity = std::max<size_t>(capacity_ * 2, 1024);
     while (new_capacity < used + want) new_capacity *= 2;
     std::unique_ptr<char[]> grown(new char[new_capacity]);
     if (used > 0) std::memcpy(grown.get(), data(), used);

@@ -15,6 +15,7 @@
 namespace turnout::proxy {
 namespace {
 constexpr uint32_t kLingerMs = 2000;  // how long a closing connection drains the client's bytes
+constexpr size_t kReadChunk = 16 * 1024;
 }  // namespace
 
 ClientConnection::ClientConnection(Worker& worker, int fd, const sockaddr_storage& peer)
@@ -53,11 +54,18 @@ void ClientConnection::onIoEvents(uint32_t events) {
 bool ClientConnection::readMore() {
   const size_t limit = worker_.settings().max_buffered_bytes;
   while (readable_ && in_.size() < limit) {
-    char* dst = in_.prepare(16 * 1024);
-    const size_t room = in_.writable();
+    // An empty buffer reads through the worker's scratch and keeps only what arrived, so a
+    // connection holds memory for its bytes, not for a worst-case read.
+    const bool via_scratch = in_.empty();
+    char* dst = via_scratch ? worker_.scratch().data() : in_.prepare(kReadChunk);
+    const size_t room = via_scratch ? worker_.scratch().size() : in_.writable();
     ssize_t n = ::read(fd_, dst, room);
     if (n > 0) {
-      in_.commit(static_cast<size_t>(n));
+      if (via_scratch) {
+        in_.append({dst, static_cast<size_t>(n)});
+      } else {
+        in_.commit(static_cast<size_t>(n));
+      }
       // Drained: edge-triggered, the next byte brings a new edge; but a FIN announced by
       // EPOLLRDHUP brings none, so then we read on until EOF.
       if (static_cast<size_t>(n) < room && !peer_hung_up_) readable_ = false;
@@ -107,7 +115,7 @@ void ClientConnection::processInput() {
       timer_.arm(worker_.loop().timers(), worker_.settings().header_timeout_ms);
     }
     http::ParseError error;
-    switch (http::parseRequestHead(in_.view(), worker_.settings().limits, head_, error)) {
+    switch (http::parseRequestHead(in_.view(), worker_.settings().limits, worker_.scratchHead(), error)) {
       case http::ParseStatus::kIncomplete:
         if (eof_) return close();  // the client gave up halfway through a head
         if (readable_) {
@@ -127,10 +135,12 @@ void ClientConnection::processInput() {
 void ClientConnection::startExchange() {
   timer_.cancel();
   state_ = State::kInExchange;
-  exchange_ = std::make_unique<Exchange>(*this, head_);
-  in_.consume(head_.head_bytes);  // the exchange copied what it needs from the head
-  // start() may finish the exchange at once (a local answer): it then calls exchangeDone().
-  exchange_->start(head_);
+  const http::RequestHead& head = worker_.scratchHead();
+  exchange_ = std::make_unique<Exchange>(*this, head);
+  // Only the read cursor moves: the head's views stay valid through start(), which copies
+  // what it needs. start() may finish the exchange at once (a local answer).
+  in_.consume(head.head_bytes);
+  exchange_->start(head);
 }
 
 void ClientConnection::exchangeDone(bool keep_alive) {

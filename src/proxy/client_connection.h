@@ -71,7 +71,6 @@ class ClientConnection final : public core::IoHandler {
   core::Buffer in_;
   core::Buffer out_;
   core::Timer timer_;  // idle or head timeout, depending on state_
-  http::RequestHead head_;
   std::unique_ptr<Exchange> exchange_;
 };
 

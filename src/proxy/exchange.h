@@ -47,6 +47,9 @@ class Exchange final : public upstream::UpstreamUser {
   bool bufferedBodyIsWellFormed();
   void forward(bool fresh_connection = false);
   void pumpRequestBody();
+  void armRequestTimer();
+  bool writeUpstream(std::string_view body);
+  bool writeClient(std::string_view body);
   void readResponse();
   bool handleResponseHead();
   void relayResponseBody();
@@ -75,6 +78,8 @@ class Exchange final : public upstream::UpstreamUser {
   bool wants_upgrade_ = false;
   bool expect_continue_ = false;
   std::string upstream_head_;  // kept until the response starts, to replay on a stale connection
+  bool head_written_ = false;
+  std::string client_head_;  // response head waiting to go out with the first body bytes
   uint32_t timeout_ms_ = 15000;
 
   // Request body.

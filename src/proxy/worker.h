@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "http/message.h"
 #include "proxy/settings.h"
 #include "route/snapshot.h"
 #include "upstream/pool.h"
@@ -80,6 +81,10 @@ class Worker {
   SnapshotLease leaseSnapshot();
   bool draining() const { return draining_; }
   std::string newRequestId();
+  // Per-worker scratch space, valid until the worker returns to its loop: the read buffer
+  // of connections that hold no bytes, and the head being parsed (parsing is synchronous).
+  std::vector<char>& scratch() { return scratch_; }
+  http::RequestHead& scratchHead() { return scratch_head_; }
 
   void adoptConnection(int fd, const sockaddr_storage& peer);
   void onConnectionClosed(ClientConnection* conn);
@@ -100,6 +105,8 @@ class Worker {
   std::vector<std::unique_ptr<HeldSnapshot>> held_;  // current and retired, still leased
   std::mt19937_64 rng_;
   std::vector<uint32_t> active_by_endpoint_;
+  std::vector<char> scratch_ = std::vector<char>(64 * 1024);
+  http::RequestHead scratch_head_;
   bool draining_ = false;
   std::atomic<bool> finished_{false};
   std::thread thread_;

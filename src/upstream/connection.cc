@@ -43,7 +43,8 @@ void UpstreamConnection::close() {
 ssize_t UpstreamConnection::read() {
   if (fd_ < 0) return -2;
   if (!readable_) return -1;
-  char* dst = in_.prepare(16 * 1024);
+  // Large reads: a 64 KiB response crosses in one read instead of four.
+  char* dst = in_.prepare(64 * 1024);
   const size_t room = in_.writable();
   ssize_t n = ::read(fd_, dst, room);
   if (n > 0) {

@@ -1,0 +1,35 @@
+// Semantic checks of one configuration object, shared by validate() (whole documents) and
+// route::Compiler::apply() (one changed object checked against the running snapshot).
+// Private to the config and route modules.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+
+namespace turnout::config::checks {
+
+// Whether a split target exists where the route is checked.
+enum class TargetStatus { kOk, kUnknownService, kUnknownVersion };
+using TargetLookup =
+    std::function<TargetStatus(std::string_view service, std::string_view version)>;
+
+// "routes[0]" + "match" -> "routes[0].match"; an empty base gives the field alone (objects
+// checked on their own, as in the admin API, have paths relative to themselves).
+std::string fieldPath(std::string_view base, std::string_view field);
+
+// Each appends its findings to `errors`, with fields under `path`; lines are left at 0.
+void checkListener(const Listener& listener, const std::string& path, std::vector<Error>& errors);
+void checkService(const Service& service, const std::string& path, std::vector<Error>& errors);
+void checkRoute(const Route& route, const std::string& path, const TargetLookup& lookup,
+                std::vector<Error>& errors);
+
+// Limits shared with the YAML decoder, which reports out-of-range integers itself.
+inline constexpr uint32_t kMaxWeight = 10000;
+inline constexpr uint32_t kMinTimeoutMs = 1;
+inline constexpr uint32_t kMaxTimeoutMs = 3600000;
+
+}  // namespace turnout::config::checks
