@@ -27,7 +27,8 @@ void TimerWheel::updateNow() {
 
 void TimerWheel::link(Timer* timer) {
   // A deadline in the past still goes in the next slot to be processed, never a passed one.
-  uint64_t tick = timer->deadline_ms_ / kTickMs;
+  // Rounded up so a timer never fires before its deadline.
+  uint64_t tick = (timer->deadline_ms_ + kTickMs - 1) / kTickMs;
   if (tick <= current_tick_) tick = current_tick_ + 1;
   timer->slot_ = tick % kSlots;
   Timer*& head = slots_[timer->slot_];
@@ -53,6 +54,11 @@ void TimerWheel::unlink(Timer* timer) {
 
 int TimerWheel::advance() {
   updateNow();
+  return advanceTo(now_ms_);
+}
+
+int TimerWheel::advanceTo(uint64_t now_ms) {
+  now_ms_ = now_ms;
   const uint64_t target = now_ms_ / kTickMs;
   // Process at most one full turn per call: past that every slot has been visited.
   uint64_t steps = 0;
@@ -61,12 +67,12 @@ int TimerWheel::advance() {
     Timer* timer = slots_[current_tick_ % kSlots];
     while (timer != nullptr) {
       Timer* next = timer->next_;
-      if (timer->deadline_ms_ / kTickMs <= target) {
+      if (timer->deadline_ms_ <= now_ms_) {
         unlink(timer);
         timer->on_fire_();  // may destroy or re-arm other timers: re-read the slot head
         next = slots_[current_tick_ % kSlots];
         // Skip timers of this slot that belong to a later turn.
-        while (next != nullptr && next->deadline_ms_ / kTickMs > target) next = next->next_;
+        while (next != nullptr && next->deadline_ms_ > now_ms_) next = next->next_;
       }
       timer = next;
     }

@@ -44,6 +44,9 @@ class TimerWheel {
   // Fires every timer whose deadline has passed. Returns the epoll timeout to use next (ms),
   // -1 when nothing is armed.
   int advance();
+  // The same at a given time instead of the clock's (tests drive time with it).
+  int advanceTo(uint64_t now_ms);
+  size_t armedCount() const { return armed_; }
 
  private:
   friend class Timer;

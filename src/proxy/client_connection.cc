@@ -43,7 +43,7 @@ void ClientConnection::onIoEvents(uint32_t events) {
   if ((events & EPOLLOUT) && !out_.empty()) {
     if (!flush()) return close();
     if (out_.empty()) {
-      if (state_ == State::kClosing) return finishClosing();
+      if (state_ == State::kClosing) return linger_ ? finishClosing() : close();
       if (exchange_) exchange_->onClientDrained();
       if (state_ == State::kClosed) return;
     }
@@ -115,7 +115,8 @@ void ClientConnection::processInput() {
       timer_.arm(worker_.loop().timers(), worker_.settings().header_timeout_ms);
     }
     http::ParseError error;
-    switch (http::parseRequestHead(in_.view(), worker_.settings().limits, worker_.scratchHead(), error)) {
+    switch (http::parseRequestHead(in_.view(), worker_.settings().limits, worker_.scratchHead(),
+                                   error)) {
       case http::ParseStatus::kIncomplete:
         if (eof_) return close();  // the client gave up halfway through a head
         if (readable_) {
@@ -147,7 +148,11 @@ void ClientConnection::exchangeDone(bool keep_alive) {
   // The exchange is on the call stack: free it after this batch of events.
   Exchange* done = exchange_.release();
   worker_.loop().defer([done] { delete done; });
-  if (!keep_alive || worker_.draining()) return closeAfterFlush();
+  if (!keep_alive || worker_.draining()) {
+    // Linger only when the client may still be sending (an unread body, pipelined bytes):
+    // closing on unread bytes would reset the connection and could destroy the answer.
+    return closeAfterFlush(/*linger=*/!in_.empty() || readable_);
+  }
   state_ = State::kIdle;
   // Pipelined requests may be waiting in the buffer; parse them after the stack unwinds.
   worker_.loop().defer([this] {
@@ -210,9 +215,11 @@ bool ClientConnection::flush() {
   return true;
 }
 
-void ClientConnection::closeAfterFlush() {
+void ClientConnection::closeAfterFlush(bool linger) {
   if (state_ == State::kClosed) return;
+  if (!linger && out_.empty()) return close();
   state_ = State::kClosing;
+  linger_ = linger;
   timer_.arm(worker_.loop().timers(), kLingerMs);
   if (out_.empty()) finishClosing();
 }
@@ -239,9 +246,7 @@ void ClientConnection::close() {
     Exchange* gone = exchange_.release();
     worker_.loop().defer([gone] { delete gone; });
   }
-  worker_.loop().remove(fd_);
-  ::shutdown(fd_, SHUT_WR);
-  ::close(fd_);
+  ::close(fd_);  // also leaves the epoll set: the fd is never duplicated
   fd_ = -1;
   worker_.onConnectionClosed(this);
 }

@@ -54,7 +54,7 @@ class ClientConnection final : public core::IoHandler {
   void processInput();
   void startExchange();
   void rejectRequest(int status, std::string_view reason);
-  void closeAfterFlush();
+  void closeAfterFlush(bool linger = true);
   void finishClosing();
   bool flush();
   void close();
@@ -67,6 +67,7 @@ class ClientConnection final : public core::IoHandler {
   State state_ = State::kIdle;
   bool readable_ = false;
   bool eof_ = false;
+  bool linger_ = true;         // when closing: drain the client's bytes before the final close
   bool peer_hung_up_ = false;  // EPOLLRDHUP seen: read until EOF
   core::Buffer in_;
   core::Buffer out_;

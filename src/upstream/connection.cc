@@ -33,8 +33,7 @@ void UpstreamConnection::attach(UpstreamUser* user) {
 void UpstreamConnection::close() {
   if (fd_ < 0) return;
   idle_timer_.cancel();
-  loop_.remove(fd_);
-  ::close(fd_);
+  ::close(fd_);  // also leaves the epoll set: the fd is never duplicated
   fd_ = -1;
   user_ = nullptr;
   pool_.destroy(this);
