@@ -105,7 +105,8 @@ void Worker::join() {
 void Worker::publish(std::shared_ptr<const route::Snapshot> snapshot, std::function<void()> done) {
   loop_.post([this, snapshot = std::move(snapshot), done = std::move(done)]() mutable {
     install(std::move(snapshot));
-    if (done) done();
+    if (done) done();  // the switch is what the publisher waits for; the pool sweep is not
+    closeIdleToRemovedEndpoints();
   });
 }
 
@@ -116,6 +117,10 @@ void Worker::install(std::shared_ptr<const route::Snapshot> snapshot) {
   current_ = held.get();
   held_.push_back(std::move(held));
   if (previous != nullptr && previous->leases == 0) releaseHeld(previous);
+}
+
+void Worker::closeIdleToRemovedEndpoints() {
+  if (pool_.idleCount() == 0) return;
   // Idle pooled connections to endpoints that left the configuration close now; busy ones
   // finish their exchange and close when released (their endpoint is no longer picked).
   std::vector<uint32_t> live;

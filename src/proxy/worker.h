@@ -93,6 +93,7 @@ class Worker {
   friend class SnapshotLease;
   void releaseHeld(HeldSnapshot* held);
   void install(std::shared_ptr<const route::Snapshot> snapshot);
+  void closeIdleToRemovedEndpoints();
   void stopIfDrained();
 
   uint32_t index_;

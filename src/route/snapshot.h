@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -30,7 +31,8 @@ namespace turnout::route {
 enum class LbPolicy : uint8_t { kRandom, kRoundRobin, kLeastRequest };
 
 struct Endpoint {
-  uint32_t id = 0;  // interned identity of `address`: stable across snapshots, indexes runtime state
+  uint32_t id =
+      0;  // interned identity of `address`: stable across snapshots, indexes runtime state
   std::string address;  // "IP:PORT" as configured
   sockaddr_storage sockaddr{};
   socklen_t sockaddr_len = 0;
@@ -108,44 +110,57 @@ struct MatchInput {
   const std::vector<http::HeaderField>* headers = nullptr;
 };
 
+struct SnapshotState;  // route/snapshot_state.h
+
 class Snapshot {
  public:
+  Snapshot();
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
   uint64_t revision() const { return revision_; }
   uint32_t workerCount() const { return worker_count_; }
 
   // The best route for a request: highest priority, then most specific; nullptr if none.
   const CompiledRoute* match(const MatchInput& input) const;
   const CompiledService* service(std::string_view name) const;
-  const std::vector<std::shared_ptr<const CompiledRoute>>& routes() const { return routes_; }
-  const std::vector<std::shared_ptr<const CompiledService>>& services() const { return services_; }
+  // Every route in match order (rank) and every service in document order. Built on first
+  // use: they are for the control plane and tests, and keeping them as whole vectors would make
+  // every change cost O(total).
+  const std::vector<std::shared_ptr<const CompiledRoute>>& routes() const;
+  const std::vector<std::shared_ptr<const CompiledService>>& services() const;
 
   config::Config toConfig() const;  // the model this snapshot was compiled from
 
  private:
   friend class Compiler;
+  friend struct SnapshotAccess;
   uint64_t revision_ = 0;
   uint32_t worker_count_ = 1;
-  std::vector<std::shared_ptr<const CompiledRoute>> routes_;  // in match order (rank)
-  std::vector<std::shared_ptr<const CompiledService>> services_;
-  std::unordered_map<std::string, std::shared_ptr<const CompiledService>> service_by_name_;
-  // Host index: each bucket is in rank order; the first match of each bucket is its best.
-  std::unordered_map<std::string, std::vector<const CompiledRoute*>> exact_hosts_;
-  std::unordered_map<std::string, std::vector<const CompiledRoute*>> wildcard_suffixes_;
-  std::vector<const CompiledRoute*> any_host_;
-  std::vector<config::Listener> listeners_;
-  // Routes in document / insertion order (routes_ is in rank order), for toConfig() and for
-  // placing a changed route among routes of equal specificity.
-  std::vector<const CompiledRoute*> source_order_;
+  // The indexes (host buckets, path trees, name maps, orders), shared part by part with the
+  // snapshots before and after this one.
+  std::unique_ptr<SnapshotState> state_;
+  mutable std::once_flag routes_once_;
+  mutable std::vector<std::shared_ptr<const CompiledRoute>> routes_;
+  mutable std::once_flag services_once_;
+  mutable std::vector<std::shared_ptr<const CompiledService>> services_;
 };
 
 // One change to the running configuration: the unit of apply().
 struct Change {
-  enum class Kind : uint8_t { kReplaceAll, kUpsertRoute, kRemoveRoute, kUpsertService, kRemoveService };
+  enum class Kind : uint8_t {
+    kReplaceAll,
+    kUpsertRoute,
+    kRemoveRoute,
+    kUpsertService,
+    kRemoveService
+  };
   Kind kind = Kind::kReplaceAll;
-  config::Config all;        // kReplaceAll
-  config::Route route;       // kUpsertRoute
-  config::Service service;   // kUpsertService
-  std::string name;          // kRemoveRoute (route id), kRemoveService (service name)
+  config::Config all;       // kReplaceAll
+  config::Route route;      // kUpsertRoute
+  config::Service service;  // kUpsertService
+  std::string name;         // kRemoveRoute (route id), kRemoveService (service name)
 };
 
 // Builds snapshots. Lives on the control thread; not thread-safe.
@@ -160,7 +175,8 @@ class Compiler {
                                         std::vector<config::Error>& errors);
 
  private:
-  // Each edits `next`, a copy of the previous snapshot's parts; false with `errors` on refusal.
+  // Each edits `next`, which shares every part of the previous snapshot; false with `errors`
+  // on refusal.
   bool replaceAll(Snapshot& next, const config::Config& config,
                   std::vector<config::Error>& errors) const;
   bool upsertRoute(Snapshot& next, const config::Route& route,
@@ -170,8 +186,6 @@ class Compiler {
                      std::vector<config::Error>& errors) const;
   bool removeService(Snapshot& next, const std::string& name,
                      std::vector<config::Error>& errors) const;
-  void compileAllRoutes(Snapshot& next, const std::vector<const config::Route*>& sources) const;
-  static void rebuildIndexes(Snapshot& next);
 
   uint32_t worker_count_;
 };
