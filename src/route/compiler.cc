@@ -78,9 +78,11 @@ void recompileAll(SnapshotState& state, const config::Route& source) {
 }  // namespace
 
 std::shared_ptr<const Snapshot> Compiler::apply(const Snapshot* previous, const Change& change,
-                                                std::vector<config::Error>& errors) {
+                                                std::vector<config::Error>& errors,
+                                                uint64_t revision) {
   auto next = std::make_shared<Snapshot>();
-  next->revision_ = previous != nullptr ? previous->revision_ + 1 : 1;
+  next->revision_ = revision != 0 ? revision : previous != nullptr ? previous->revision_ + 1 : 1;
+  last_refusal_ = Refusal::kInvalid;  // the paths below say more when they know more
   next->worker_count_ = std::max<uint32_t>(worker_count_, 1);
   if (previous != nullptr && change.kind != Change::Kind::kReplaceAll) {
     // Pointer copies of shards, chunks and buckets: every part is shared with `previous` until
@@ -106,6 +108,7 @@ std::shared_ptr<const Snapshot> Compiler::apply(const Snapshot* previous, const 
       break;
   }
   if (!ok) return nullptr;
+  last_refusal_ = Refusal::kNone;
   return next;
 }
 
@@ -148,6 +151,7 @@ bool Compiler::removeRoute(Snapshot& next, const std::string& id,
   SnapshotState& state = *next.state_;
   const RouteEntry* entry = state.route_by_id.find(id);
   if (entry == nullptr) {
+    last_refusal_ = Refusal::kNotFound;
     addError(errors, "name", "route '" + id + "' not found");
     return false;
   }
@@ -165,6 +169,7 @@ bool Compiler::upsertService(Snapshot& next, const config::Service& source,
   auto service = compileService(source, next.worker_count_);
   std::string users = routesLosingTarget(state, source.name, service.get());
   if (!users.empty()) {
+    last_refusal_ = Refusal::kConflict;
     addError(errors, "endpoints",
              "routes still split to versions this service would no longer have: " + users);
     return false;
@@ -186,11 +191,13 @@ bool Compiler::removeService(Snapshot& next, const std::string& name,
   SnapshotState& state = *next.state_;
   const ServiceEntry* entry = state.service_by_name.find(name);
   if (entry == nullptr) {
+    last_refusal_ = Refusal::kNotFound;
     addError(errors, "name", "service '" + name + "' not found");
     return false;
   }
   std::string users = routesLosingTarget(state, name, nullptr);
   if (!users.empty()) {
+    last_refusal_ = Refusal::kConflict;
     addError(errors, "name", "service '" + name + "' is still used by routes: " + users);
     return false;
   }

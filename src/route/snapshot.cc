@@ -27,6 +27,11 @@ const CompiledService* Snapshot::service(std::string_view name) const {
   return entry != nullptr ? entry->service.get() : nullptr;
 }
 
+const CompiledRoute* Snapshot::route(std::string_view id) const {
+  const RouteEntry* entry = state_->route_by_id.find(id);
+  return entry != nullptr ? entry->route.get() : nullptr;
+}
+
 const std::vector<std::shared_ptr<const CompiledRoute>>& Snapshot::routes() const {
   std::call_once(routes_once_, [this] {
     routes_.reserve(state_->ranked.size());

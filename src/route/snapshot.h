@@ -125,6 +125,8 @@ class Snapshot {
   // The best route for a request: highest priority, then most specific; nullptr if none.
   const CompiledRoute* match(const MatchInput& input) const;
   const CompiledService* service(std::string_view name) const;
+  const CompiledRoute* route(std::string_view id) const;
+  bool hasRoute(std::string_view id) const { return route(id) != nullptr; }
   // Every route in match order (rank) and every service in document order. Built on first
   // use: they are for the control plane and tests, and keeping them as whole vectors would make
   // every change cost O(total).
@@ -163,16 +165,21 @@ struct Change {
   std::string name;         // kRemoveRoute (route id), kRemoveService (service name)
 };
 
+// Why apply() refused a change: the admin API answers 400, 404 or 409 from it.
+enum class Refusal : uint8_t { kNone, kInvalid, kNotFound, kConflict };
+
 // Builds snapshots. Lives on the control thread; not thread-safe.
 class Compiler {
  public:
   explicit Compiler(uint32_t worker_count) : worker_count_(worker_count) {}
 
   // Validates `change` against `previous` (nullptr = empty) and returns the next snapshot with
-  // revision previous+1, or nullptr with `errors` filled (field paths as in config::Error).
-  // Removing a service a route still splits to is an error naming those routes.
+  // revision `revision` (0: previous+1), or nullptr with `errors` filled (field paths as in
+  // config::Error) and lastRefusal() saying why. Removing a service a route still splits to is
+  // a conflict naming those routes; removing an unknown object is kNotFound.
   std::shared_ptr<const Snapshot> apply(const Snapshot* previous, const Change& change,
-                                        std::vector<config::Error>& errors);
+                                        std::vector<config::Error>& errors, uint64_t revision = 0);
+  Refusal lastRefusal() const { return last_refusal_; }
 
  private:
   // Each edits `next`, which shares every part of the previous snapshot; false with `errors`
@@ -188,6 +195,7 @@ class Compiler {
                      std::vector<config::Error>& errors) const;
 
   uint32_t worker_count_;
+  mutable Refusal last_refusal_ = Refusal::kNone;
 };
 
 // Interned endpoint identities ("127.0.0.1:9091" -> 7), stable for the life of the process.
