@@ -66,27 +66,6 @@ void checkLb(const std::string& lb, const std::string& path, std::vector<Error>&
   add(errors, path, "must be one of: random, round_robin, least_request");
 }
 
-void checkEndpoints(const Service& service, const std::string& path, std::vector<Error>& errors) {
-  std::unordered_set<std::string_view> seen;
-  for (size_t j = 0; j < service.endpoints.size(); ++j) {
-    const Endpoint& endpoint = service.endpoints[j];
-    std::string base = path + "[" + std::to_string(j) + "]";
-    sockaddr_storage addr;
-    socklen_t len;
-    std::string why;
-    if (endpoint.address.empty()) {
-      add(errors, base + ".address", "must not be empty");
-    } else if (!parseIpPort(endpoint.address, addr, len, &why)) {
-      add(errors, base + ".address", why);
-    } else if (!seen.insert(endpoint.address).second) {
-      add(errors, base + ".address", "duplicate endpoint address '" + endpoint.address + "'");
-    }
-    if (endpoint.weight > kMaxWeight) {
-      add(errors, base + ".weight", "must be an integer between 0 and 10000");
-    }
-  }
-}
-
 void checkMatch(const RouteMatch& match, const std::string& path, std::vector<Error>& errors) {
   std::string why;
   if (!validRouteHost(match.host, &why)) add(errors, fieldPath(path, "host"), why);
@@ -198,7 +177,29 @@ void checkService(const Service& service, const std::string& path, std::vector<E
     if (!ok) add(errors, name_field, "must contain only letters, digits, '.', '_' and '-'");
   }
   checkLb(service.lb, fieldPath(path, "lb"), errors);
-  checkEndpoints(service, fieldPath(path, "endpoints"), errors);
+  checkEndpoints(service.endpoints, fieldPath(path, "endpoints"), errors);
+}
+
+void checkEndpoints(const std::vector<Endpoint>& endpoints, const std::string& path,
+                    std::vector<Error>& errors) {
+  std::unordered_set<std::string_view> seen;
+  for (size_t j = 0; j < endpoints.size(); ++j) {
+    const Endpoint& endpoint = endpoints[j];
+    std::string base = path + "[" + std::to_string(j) + "]";
+    sockaddr_storage addr;
+    socklen_t len;
+    std::string why;
+    if (endpoint.address.empty()) {
+      add(errors, base + ".address", "must not be empty");
+    } else if (!parseIpPort(endpoint.address, addr, len, &why)) {
+      add(errors, base + ".address", why);
+    } else if (!seen.insert(endpoint.address).second) {
+      add(errors, base + ".address", "duplicate endpoint address '" + endpoint.address + "'");
+    }
+    if (endpoint.weight > kMaxWeight) {
+      add(errors, base + ".weight", "must be an integer between 0 and 10000");
+    }
+  }
 }
 
 void checkRoute(const Route& route, const std::string& path, const TargetLookup& lookup,

@@ -24,10 +24,14 @@ std::string fieldPath(std::string_view base, std::string_view field);
 // Each appends its findings to `errors`, with fields under `path`; lines are left at 0.
 void checkListener(const Listener& listener, const std::string& path, std::vector<Error>& errors);
 void checkService(const Service& service, const std::string& path, std::vector<Error>& errors);
+// Endpoints of one service: addresses (IP:PORT, no duplicates) and weights; fields are
+// `path`[i].address, `path`[i].weight.
+void checkEndpoints(const std::vector<Endpoint>& endpoints, const std::string& path,
+                    std::vector<Error>& errors);
 void checkRoute(const Route& route, const std::string& path, const TargetLookup& lookup,
                 std::vector<Error>& errors);
 
-// Limits shared with the YAML decoder, which reports out-of-range integers itself.
+// Limits shared with the decoder (config/decoder.h), which reports out-of-range integers itself.
 inline constexpr uint32_t kMaxWeight = 10000;
 inline constexpr uint32_t kMinTimeoutMs = 1;
 inline constexpr uint32_t kMaxTimeoutMs = 3600000;

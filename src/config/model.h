@@ -14,18 +14,24 @@ struct Listener {
   std::string name;
   std::string address;  // "HOST:PORT"
   std::string protocol = "http";
+
+  bool operator==(const Listener&) const = default;
 };
 
 struct Endpoint {
   std::string address;  // "IP:PORT" ("[v6]:PORT" for IPv6)
   std::string version;  // "" when the service is not versioned
   uint32_t weight = 1;
+
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct Service {
   std::string name;
   std::string lb = "round_robin";  // random | round_robin | least_request (more in later issues)
   std::vector<Endpoint> endpoints;
+
+  bool operator==(const Service&) const = default;
 };
 
 struct RouteMatch {
@@ -33,12 +39,16 @@ struct RouteMatch {
   std::string path;         // exact path; "" = not set
   std::string path_prefix;  // prefix; "" = not set (and "/" matches everything)
   std::map<std::string, std::string> headers;  // header name -> RE2 pattern (unanchored search)
+
+  bool operator==(const RouteMatch&) const = default;
 };
 
 struct SplitTarget {
   std::string service;
   std::string version;  // "" = every endpoint of the service
   uint32_t weight = 1;
+
+  bool operator==(const SplitTarget&) const = default;
 };
 
 struct Route {
@@ -48,12 +58,16 @@ struct Route {
   bool strip_prefix = false;
   std::vector<SplitTarget> split;
   uint32_t timeout_ms = 15000;
+
+  bool operator==(const Route&) const = default;
 };
 
 struct Config {
   std::vector<Listener> listeners;
   std::vector<Service> services;
   std::vector<Route> routes;
+
+  bool operator==(const Config&) const = default;
 };
 
 // One problem found in a document: where (field path and line) and what.
@@ -61,6 +75,8 @@ struct Error {
   std::string field;  // "routes[0].split[1].weight"
   int line = 0;       // 1-based line in the source document, 0 when unknown
   std::string message;
+
+  bool operator==(const Error&) const = default;
 };
 
 }  // namespace turnout::config

@@ -1,0 +1,283 @@
+// Document -> model, written once against the node interface of config/node_adapter.h, so YAML
+// and JSON are decoded by the same code: types, unknown and duplicate keys and integer ranges
+// are checked here, with the field path (and line, when the format has them) of each problem.
+// Semantic checks (names, addresses, split targets) are config/checks.h's. Private to the
+// config module.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "config/checks.h"
+#include "config/decode_state.h"
+#include "config/model.h"
+#include "config/node_adapter.h"
+
+namespace turnout::config {
+
+template <NodeAdapter A>
+class Decoder {
+ public:
+  using Node = typename A::Node;
+
+  explicit Decoder(DecodeState& state) : state_(state) {}
+
+  // Each entry point returns false when the root cannot hold the object at all (wrong type),
+  // in which case the semantic checks would only add noise.
+
+  // A whole document; a null root (empty YAML file) is an empty configuration when
+  // `null_is_empty`.
+  bool document(const Node& root, bool null_is_empty, Config& out) {
+    if (!rootIsMap(root, null_is_empty)) return false;
+    fields(root, "", {"listeners", "services", "routes"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "listeners") items(value, field, out.listeners, &Decoder::listener);
+             if (key == "services") items(value, field, out.services, &Decoder::service);
+             if (key == "routes") items(value, field, out.routes, &Decoder::route);
+           });
+    return true;
+  }
+
+  // One object on its own: field paths are relative to it ("split[0].weight").
+  bool serviceObject(const Node& root, Service& out) {
+    if (!rootIsMap(root, false)) return false;
+    service(root, "", out);
+    return true;
+  }
+
+  bool routeObject(const Node& root, Route& out) {
+    if (!rootIsMap(root, false)) return false;
+    route(root, "", out);
+    return true;
+  }
+
+  // A list of endpoints, or {endpoints: [...]}; paths are "endpoints[2].address" either way.
+  bool endpointList(const Node& root, std::vector<Endpoint>& out) {
+    if (A::isSeq(root)) {
+      items(root, "endpoints", out, &Decoder::endpoint);
+      return true;
+    }
+    if (!rootIsMap(root, false)) return false;
+    fields(root, "", {"endpoints"}, [&](std::string_view, const Node& value, const std::string&) {
+      items(value, "endpoints", out, &Decoder::endpoint);
+    });
+    return true;
+  }
+
+ private:
+  // An object body that is empty (or YAML with only comments, or JSON null) says nothing.
+  bool rootIsMap(const Node& root, bool null_is_empty) {
+    if (A::isMap(root) || (null_is_empty && A::isNull(root))) return true;
+    failRoot(root, A::isNull(root) ? "empty document" : "must be a mapping");
+    return false;
+  }
+
+  void failRoot(const Node& root, std::string message) {
+    state_.fail("", A::line(root), std::move(message));
+  }
+
+  // Reports at the line of the field's key (that of `node` if the field has no key).
+  void fail(const std::string& field, std::string message, const Node& node) {
+    int line = state_.exactLine(field);
+    state_.fail(field, line != 0 ? line : A::line(node), std::move(message));
+  }
+
+  static std::string indexed(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+  static std::string member(const std::string& path, std::string_view key) {
+    std::string field = path;
+    if (!field.empty()) field += '.';
+    field += key;
+    return field;
+  }
+
+  static bool contains(const std::vector<std::string_view>& names, std::string_view name) {
+    for (std::string_view seen : names) {
+      if (seen == name) return true;
+    }
+    return false;
+  }
+
+  // Visits every key of a mapping, in document order. Unknown and repeated keys are errors;
+  // `visit` sees only the keys listed in `known`. A null value counts as an empty mapping.
+  template <class Visit>
+  void fields(const Node& map, const std::string& path,
+              std::initializer_list<std::string_view> known, Visit visit) {
+    if (A::isNull(map)) return;
+    if (!A::isMap(map)) return fail(path, "must be a mapping", map);
+    // Objects have a handful of keys: a linear scan over the known ones beats hashing, and a
+    // bit per known key finds repeats without allocating (unknown keys fail either way).
+    uint32_t seen = 0;
+    std::vector<std::string_view> seen_unknown;
+    A::forEachEntry(map, [&](const MapKey& key, const Node& value) {
+      if (!key.is_string) return state_.fail(path, key.line, "keys must be strings");
+      std::string field = member(path, key.text);
+      state_.noteLine(field, key.line);
+      uint32_t bit = 1;
+      for (std::string_view name : known) {
+        if (name == key.text) break;
+        bit <<= 1;
+      }
+      bool is_known = bit < (1u << known.size());
+      bool repeated = is_known ? (seen & bit) != 0 : contains(seen_unknown, key.text);
+      if (repeated) return state_.fail(field, key.line, "duplicate key");
+      if (!is_known) {
+        seen_unknown.push_back(key.text);
+        return state_.fail(field, key.line, "unknown field");
+      }
+      seen |= bit;
+      visit(key.text, value, field);
+    });
+  }
+
+  // Decodes a sequence into `out`, one element per item; null counts as an empty sequence.
+  template <class T>
+  void items(const Node& seq, const std::string& path, std::vector<T>& out,
+             void (Decoder::*decode)(const Node&, const std::string&, T&)) {
+    if (A::isNull(seq)) return;
+    if (!A::isSeq(seq)) return fail(path, "must be a list", seq);
+    size_t i = 0;
+    A::forEachItem(seq, [&](const Node& item) {
+      std::string item_path = indexed(path, i++);
+      state_.noteLine(item_path, A::line(item));
+      (this->*decode)(item, item_path, out.emplace_back());
+    });
+  }
+
+  void string(const Node& node, const std::string& field, std::string& out) {
+    if (A::isNull(node)) {
+      out.clear();
+    } else if (!A::readString(node, out)) {
+      fail(field, "must be a string", node);
+    }
+  }
+
+  template <class Int>
+  void integer(const Node& node, const std::string& field, int64_t min, int64_t max, Int& out) {
+    int64_t value = 0;
+    if (!A::readInteger(node, value) || value < min || value > max) {
+      return fail(
+          field,
+          "must be an integer between " + std::to_string(min) + " and " + std::to_string(max),
+          node);
+    }
+    out = static_cast<Int>(value);
+  }
+
+  void boolean(const Node& node, const std::string& field, bool& out) {
+    if (!A::readBool(node, out)) fail(field, "must be true or false", node);
+  }
+
+  // Keys the model names but this version does not use yet: accepted if well-formed.
+  void ignoredMapping(const Node& node, const std::string& field) {
+    if (!A::isNull(node) && !A::isMap(node)) fail(field, "must be a mapping", node);
+  }
+
+  void ignoredListOfMappings(const Node& node, const std::string& field) {
+    if (A::isNull(node)) return;
+    if (!A::isSeq(node)) return fail(field, "must be a list", node);
+    size_t i = 0;
+    A::forEachItem(node, [&](const Node& item) { ignoredMapping(item, indexed(field, i++)); });
+  }
+
+  void listener(const Node& node, const std::string& path, Listener& out) {
+    fields(node, path, {"name", "address", "protocol"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "name") string(value, field, out.name);
+             if (key == "address") string(value, field, out.address);
+             if (key == "protocol") string(value, field, out.protocol);
+           });
+  }
+
+  void service(const Node& node, const std::string& path, Service& out) {
+    fields(node, path, {"name", "lb", "endpoints", "health_check", "outlier"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "name") string(value, field, out.name);
+             if (key == "lb") string(value, field, out.lb);
+             if (key == "endpoints") items(value, field, out.endpoints, &Decoder::endpoint);
+             if (key == "health_check" || key == "outlier") ignoredMapping(value, field);
+           });
+  }
+
+  void endpoint(const Node& node, const std::string& path, Endpoint& out) {
+    fields(node, path, {"address", "version", "weight"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "address") string(value, field, out.address);
+             if (key == "version") string(value, field, out.version);
+             if (key == "weight") integer(value, field, 0, checks::kMaxWeight, out.weight);
+           });
+  }
+
+  void route(const Node& node, const std::string& path, Route& out) {
+    fields(node, path,
+           {"id", "priority", "match", "rewrite", "split", "timeout_ms", "sticky", "retries",
+            "faults"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "id") string(value, field, out.id);
+             if (key == "priority") {
+               integer(value, field, std::numeric_limits<int32_t>::min(),
+                       std::numeric_limits<int32_t>::max(), out.priority);
+             }
+             if (key == "match") match(value, field, out.match);
+             if (key == "rewrite") rewrite(value, field, out);
+             if (key == "split") items(value, field, out.split, &Decoder::target);
+             if (key == "timeout_ms") {
+               integer(value, field, checks::kMinTimeoutMs, checks::kMaxTimeoutMs, out.timeout_ms);
+             }
+             if (key == "sticky" || key == "retries") ignoredMapping(value, field);
+             if (key == "faults") ignoredListOfMappings(value, field);
+           });
+  }
+
+  void match(const Node& node, const std::string& path, RouteMatch& out) {
+    fields(node, path, {"host", "path", "path_prefix", "headers", "cookies", "source"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "host") string(value, field, out.host);
+             if (key == "path") string(value, field, out.path);
+             if (key == "path_prefix") string(value, field, out.path_prefix);
+             if (key == "headers") headers(value, field, out.headers);
+             // Ignoring these would widen the route silently, so they are refused for now.
+             if (key == "cookies" || key == "source") fail(field, "not supported yet", value);
+           });
+  }
+
+  void headers(const Node& node, const std::string& path, std::map<std::string, std::string>& out) {
+    if (A::isNull(node)) return;
+    if (!A::isMap(node)) return fail(path, "must be a mapping of header name to pattern", node);
+    A::forEachEntry(node, [&](const MapKey& key, const Node& value) {
+      if (!key.is_string) return state_.fail(path, key.line, "header names must be strings");
+      std::string field = path + "." + std::string(key.text);
+      state_.noteLine(field, key.line);
+      auto [it, inserted] = out.try_emplace(std::string(key.text));
+      if (!inserted) return state_.fail(field, key.line, "duplicate key");
+      string(value, field, it->second);
+    });
+  }
+
+  void rewrite(const Node& node, const std::string& path, Route& out) {
+    fields(node, path, {"strip_prefix"},
+           [&](std::string_view, const Node& value, const std::string& field) {
+             boolean(value, field, out.strip_prefix);
+           });
+  }
+
+  void target(const Node& node, const std::string& path, SplitTarget& out) {
+    fields(node, path, {"service", "version", "weight"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "service") string(value, field, out.service);
+             if (key == "version") string(value, field, out.version);
+             if (key == "weight") integer(value, field, 0, checks::kMaxWeight, out.weight);
+           });
+  }
+
+  DecodeState& state_;
+};
+
+}  // namespace turnout::config
