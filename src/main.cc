@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/app.h"
+#include "ctl/ctl.h"
 
 namespace {
 
@@ -25,6 +26,8 @@ void addRunOptions(CLI::App& run, turnout::app::RunOptions& o) {
   run.add_option("--access-log", o.access_log, "access log file, or - for stdout");
   run.add_option("--admin-token", o.admin_token, "bearer token required by the admin API")
       ->envname("TURNOUT_ADMIN_TOKEN");
+  run.add_flag("--admin-insecure", o.admin_insecure,
+               "allow a non-loopback --admin address without a token");
   run.add_option("--fallback", o.fallback, "upstream HOST:PORT for requests no route matches");
   run.add_option("--listen-h2c", o.listen_h2c, "HTTP/2 cleartext listener ADDR:PORT");
   run.add_option("-p,--metrics-port", o.metrics_port, "also serve /metrics on this port")
@@ -42,7 +45,7 @@ void addRunOptions(CLI::App& run, turnout::app::RunOptions& o) {
 }
 
 bool isSubcommandOrHelp(const char* arg) {
-  for (const char* known : {"run", "check", "-h", "--help", "--version"}) {
+  for (const char* known : {"run", "check", "ctl", "-h", "--help", "--version"}) {
     if (std::strcmp(arg, known) == 0) return true;
   }
   return false;
@@ -51,6 +54,10 @@ bool isSubcommandOrHelp(const char* arg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `turnout ctl ...` has its own grammar (kubectl-like words); argv[0] becomes "ctl".
+  if (argc >= 2 && std::strcmp(argv[1], "ctl") == 0) {
+    return turnout::ctl::runCtl(argc - 1, argv + 1);
+  }
   // `turnout` alone, or `turnout -f config.yaml` (paralarva's way), means `turnout run ...`.
   std::vector<char*> args(argv, argv + argc);
   static char run_word[] = "run";
@@ -65,6 +72,7 @@ int main(int argc, char** argv) {
   std::string check_file;
   CLI::App* check = app.add_subcommand("check", "validate a configuration file");
   check->add_option("-f,--config", check_file, "configuration file")->required();
+  app.add_subcommand("ctl", "admin API client: get, apply, delete, changes (see ctl --help)");
 
   try {
     app.parse(static_cast<int>(args.size()), args.data());

@@ -18,6 +18,7 @@ struct RunOptions {
   std::string log_level = "info";
   std::string access_log;
   std::string admin_token;
+  bool admin_insecure = false;        // allow a non-loopback admin address without a token
   std::string fallback;  // --fallback HOST:PORT
   std::vector<std::string> listen_h2c;
   int metrics_port = 0;           // -p

@@ -10,16 +10,21 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "admin/api.h"
 #include "app/app.h"
 #include "config/load.h"
+#include "control/control_plane.h"
 #include "core/log.h"
 #include "proxy/server.h"
 #include "route/snapshot.h"
+#include "store/store.h"
 
 namespace turnout::app {
 namespace {
@@ -70,38 +75,35 @@ std::string jsonList(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-bool loadConfiguration(const RunOptions& options, config::Config& config) {
+// Reads the configuration file (if any) into `file` and its digest, and builds the overlay of
+// catch-all routes the command line asks for. False after printing the errors.
+bool readConfiguration(const RunOptions& options, std::optional<config::Config>& file,
+                       std::string& digest, config::Config& overlay) {
   if (!options.config_file.empty()) {
-    const auto errors = config::loadFile(options.config_file, config);
+    std::ifstream in(options.config_file, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    config::Config parsed;
+    const auto errors = config::loadFile(options.config_file, parsed);
     for (const auto& error : errors) fail(config::formatError(options.config_file, error));
     if (!errors.empty()) return false;
+    file = std::move(parsed);
+    digest = control::digestOf(text);
   }
   const uint32_t timeout_ms = static_cast<uint32_t>(options.upstream_timeout_s * 1000);
   const auto to = splitList(options.to);
-  if (!to.empty()) addCatchAll(config, kQuickRouteId, to, INT32_MIN + 1, timeout_ms);
+  if (!to.empty()) addCatchAll(overlay, kQuickRouteId, to, INT32_MIN + 1, timeout_ms);
   if (!options.fallback.empty()) {
-    addCatchAll(config, kFallbackRouteId, {options.fallback}, INT32_MIN, timeout_ms);
+    addCatchAll(overlay, kFallbackRouteId, {options.fallback}, INT32_MIN, timeout_ms);
   }
-  const auto errors = config::validate(config);
+  const auto errors = config::validate(overlay);
   for (const auto& error : errors) fail(config::formatError("command line", error));
   return errors.empty();
 }
 
-admin::AdminResponse handleAdmin(const admin::AdminRequest& request, const std::atomic<bool>& ready,
-                                 uint64_t revision) {
-  admin::AdminResponse response;
-  if (request.path == "/healthz") {
-    response.body = "{\"status\":\"ok\"}\n";
-  } else if (request.path == "/readyz") {
-    response.status = ready ? 200 : 503;
-    response.body = ready ? "{\"status\":\"ready\",\"revision\":" + std::to_string(revision) + "}\n"
-                          : "{\"status\":\"starting\"}\n";
-  } else {
-    response.status = 404;
-    response.body = "{\"error\":{\"code\":404,\"message\":\"no such admin path: " + request.path +
-                    "\",\"field\":\"\"}}\n";
-  }
-  return response;
+bool isLoopback(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  const std::string host = address.substr(0, colon == std::string::npos ? address.size() : colon);
+  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
@@ -114,20 +116,17 @@ int runProxy(const RunOptions& options) {
   }
   core::setLogLevel(level);
 
-  config::Config config;
-  if (!loadConfiguration(options, config)) return 1;
-  const uint32_t workers =
-      options.workers > 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
-  route::Compiler compiler(workers);
-  route::Change change;
-  change.kind = route::Change::Kind::kReplaceAll;
-  change.all = config;
-  std::vector<config::Error> errors;
-  auto snapshot = compiler.apply(nullptr, change, errors);
-  if (!snapshot) {
-    for (const auto& error : errors) fail(config::formatError("configuration", error));
+  std::optional<config::Config> file;
+  std::string digest;
+  config::Config overlay;
+  if (!readConfiguration(options, file, digest, overlay)) return 1;
+  if (!options.admin_insecure && options.admin_token.empty() && !isLoopback(options.admin)) {
+    fail("refusing to serve the admin API on " + options.admin +
+         " without --admin-token (or TURNOUT_ADMIN_TOKEN); --admin-insecure overrides");
     return 1;
   }
+  const uint32_t workers =
+      options.workers > 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
 
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
@@ -135,11 +134,25 @@ int runProxy(const RunOptions& options) {
     fail("cannot create data directory " + options.data_dir + ": " + ec.message());
     return 1;
   }
+  std::string error;
+  const std::string db_path = (std::filesystem::path(options.data_dir) / "turnout.db").string();
+  auto store = store::openSqliteStore(db_path, error);
+  if (!store) {
+    fail("cannot open the store " + db_path + ": " + error);
+    return 1;
+  }
+  control::ControlPlane control(std::move(store), workers);
+  if (!control.boot(file ? &*file : nullptr, digest, overlay, error)) {
+    fail(error);
+    return 1;
+  }
+  const std::vector<config::Listener> file_listeners =
+      file ? file->listeners : control.storedConfig().listeners;
 
   std::vector<proxy::ListenSpec> listens;
   std::vector<std::string> addresses = options.listens;
   if (addresses.empty()) {
-    for (const auto& listener : config.listeners) addresses.push_back(listener.address);
+    for (const auto& listener : file_listeners) addresses.push_back(listener.address);
   }
   if (addresses.empty()) addresses.push_back("127.0.0.1:8080");
   for (auto& address : addresses) {
@@ -163,7 +176,6 @@ int runProxy(const RunOptions& options) {
   }
   proxy::Server server(settings, workers);
   admin::AdminServer admin;
-  std::string error;
   if (!admin.bind(options.admin, error)) {
     fail("cannot listen on admin address " + error);
     return 1;
@@ -173,18 +185,26 @@ int runProxy(const RunOptions& options) {
     return 1;
   }
   std::atomic<bool> ready{false};
-  const uint64_t revision = snapshot->revision();
+  std::atomic<bool> draining{false};
+  const auto snapshot = control.current();
   server.start(snapshot);
-  admin.start([&ready, revision](const admin::AdminRequest& request) {
-    return handleAdmin(request, ready, revision);
+  control.setPublisher([&server](std::shared_ptr<const route::Snapshot> next) {
+    return server.publish(std::move(next));
   });
+  admin::ApiOptions api_options;
+  api_options.token = options.admin_token;
+  api_options.ready = [&ready] { return ready.load(); };
+  api_options.draining = [&draining] { return draining.load(); };
+  admin::AdminApi api(control, api_options);
+  admin.start([&api](const admin::AdminRequest& request) { return api.handle(request); });
   server.publish(snapshot);  // returns once every worker runs it
   ready = true;
   std::printf("{\"event\":\"listening\",\"data\":%s,\"admin\":\"%s\"}\n",
               jsonList(server.boundAddresses()).c_str(), admin.boundAddress().c_str());
   std::fflush(stdout);
   core::logLine(core::LogLevel::kInfo, "turnout running with " + std::to_string(workers) +
-                                           " workers, revision " + std::to_string(revision));
+                                           " workers, revision " +
+                                           std::to_string(snapshot->revision()));
 
   while (true) {
     int sig = 0;
@@ -194,7 +214,7 @@ int runProxy(const RunOptions& options) {
   }
   core::logLine(core::LogLevel::kInfo,
                 "draining: no new connections, finishing requests in flight");
-  ready = false;
+  draining = true;
   server.drain(std::chrono::milliseconds(static_cast<int64_t>(options.drain_timeout_s * 1000)));
   admin.stop();
   core::logLine(core::LogLevel::kInfo, "stopped");

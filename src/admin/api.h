@@ -1,0 +1,32 @@
+// The admin REST API v1 (DESIGN §1): resources over the control plane. Every answer carries
+// ETag: "<revision>"; writes honour If-Match; errors are {"error":{"code","message","field"}}.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "admin/admin_server.h"
+#include "control/control_plane.h"
+
+namespace turnout::admin {
+
+struct ApiOptions {
+  std::string token;               // required as "Authorization: Bearer <token>" when set
+  std::function<bool()> ready;     // /readyz: store loaded, published, listeners bound
+  std::function<bool()> draining;  // /readyz answers 503 while draining
+};
+
+class AdminApi {
+ public:
+  AdminApi(control::ControlPlane& control, ApiOptions options);
+  AdminResponse handle(const AdminRequest& request);
+
+ private:
+  AdminResponse dispatch(const AdminRequest& request);
+
+  control::ControlPlane& control_;
+  ApiOptions options_;
+};
+
+}  // namespace turnout::admin

@@ -1,0 +1,28 @@
+// The admin API's resource handlers, one function per path shape. Private to the admin module.
+#pragma once
+
+#include <string>
+
+#include "admin/admin_server.h"
+#include "admin/api.h"
+#include "control/control_plane.h"
+
+namespace turnout::admin::handlers {
+
+struct Context {
+  const AdminRequest& request;
+  control::ControlPlane& control;
+  const ApiOptions& options;
+};
+
+AdminResponse healthz(Context& ctx);
+AdminResponse readyz(Context& ctx);
+AdminResponse config(Context& ctx);    // /v1/config
+AdminResponse changes(Context& ctx);   // /v1/changes?since=REV
+AdminResponse services(Context& ctx);  // /v1/services
+AdminResponse service(Context& ctx, const std::string& name);
+AdminResponse endpoints(Context& ctx, const std::string& name);
+AdminResponse routes(Context& ctx);  // /v1/routes
+AdminResponse route(Context& ctx, const std::string& id);
+
+}  // namespace turnout::admin::handlers

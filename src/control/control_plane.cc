@@ -1,0 +1,255 @@
+#include "control/control_plane.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <unordered_set>
+
+#include "config/load.h"
+#include "core/log.h"
+
+namespace turnout::control {
+namespace {
+
+constexpr std::string_view kConfigFileSource = "config-file";
+constexpr std::string_view kInitialSource = "initial";
+
+int statusFor(route::Refusal refusal) {
+  switch (refusal) {
+    case route::Refusal::kNotFound:
+      return 404;
+    case route::Refusal::kConflict:
+      return 409;
+    default:
+      return 400;
+  }
+}
+
+// Adds the command-line overlay to a stored configuration (the overlay's routes sort last:
+// they carry the lowest priorities).
+config::Config withOverlay(config::Config config, const config::Config& overlay) {
+  config.services.insert(config.services.end(), overlay.services.begin(), overlay.services.end());
+  config.routes.insert(config.routes.end(), overlay.routes.begin(), overlay.routes.end());
+  return config;
+}
+
+}  // namespace
+
+std::string digestOf(std::string_view bytes) {
+  // FNV-1a, 64 bits: a change detector for one file, not a security measure.
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return std::string(hex) + ":" + std::to_string(bytes.size());
+}
+
+ControlPlane::ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_count)
+    : store_(std::move(store)), compiler_(worker_count) {}
+
+std::shared_ptr<const route::Snapshot> ControlPlane::compileAll(
+    const config::Config& config, uint64_t revision, std::vector<config::Error>& errors) {
+  route::Change change;
+  change.kind = route::Change::Kind::kReplaceAll;
+  change.all = withOverlay(config, overlay_);
+  return compiler_.apply(nullptr, change, errors, revision);
+}
+
+bool ControlPlane::boot(const config::Config* file, std::string_view file_digest,
+                        config::Config overlay, std::string& error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  overlay_ = std::move(overlay);
+  store::Snapshot stored;
+  if (!store_->load(stored, error)) return false;
+
+  // An empty store starts at revision 1 with the file's content, or with nothing: the store
+  // and the running snapshot always agree on the revision.
+  const bool apply_file =
+      file != nullptr && (stored.revision == 0 || stored.config_file_digest != file_digest);
+  const bool seed_empty = file == nullptr && stored.revision == 0;
+  const config::Config& wanted = apply_file ? *file : stored.config;
+  const uint64_t revision = apply_file || seed_empty ? stored.revision + 1 : stored.revision;
+  std::vector<config::Error> errors;
+  auto snapshot = compileAll(wanted, revision, errors);
+  if (!snapshot) {
+    error = "the " + std::string(apply_file ? "configuration file" : "stored configuration") +
+            " does not compile: " + (errors.empty() ? "" : config::formatError("", errors[0]));
+    return false;
+  }
+  if (apply_file || seed_empty) {
+    route::Change change;
+    change.kind = route::Change::Kind::kReplaceAll;
+    change.all = wanted;
+    const std::string_view source = apply_file ? kConfigFileSource : kInitialSource;
+    const std::string_view digest = apply_file ? file_digest : std::string_view();
+    if (!store_->commit(change, revision, source, digest, error)) return false;
+  }
+  if (apply_file) {
+    core::logLine(
+        core::LogLevel::kInfo,
+        stored.revision == 0
+            ? "store seeded from the configuration file, revision " + std::to_string(revision)
+            : "configuration file changed since it was last applied: applied as "
+              "revision " +
+                  std::to_string(revision));
+  } else if (file != nullptr) {
+    core::logLine(core::LogLevel::kInfo,
+                  "configuration file unchanged since it was applied; the store (revision " +
+                      std::to_string(stored.revision) + ") stands");
+  }
+  current_ = std::move(snapshot);
+  return true;
+}
+
+void ControlPlane::setPublisher(Publisher publisher) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  publisher_ = std::move(publisher);
+}
+
+bool ControlPlane::touchesOverlay(const route::Change& change) const {
+  using Kind = route::Change::Kind;
+  switch (change.kind) {
+    case Kind::kUpsertRoute:
+      return ownedByCommandLine(change.route.id);
+    case Kind::kUpsertService:
+      return ownedByCommandLine(change.service.name);
+    case Kind::kRemoveRoute:
+    case Kind::kRemoveService:
+      return ownedByCommandLine(change.name);
+    case Kind::kReplaceAll: {
+      for (const auto& s : change.all.services) {
+        if (ownedByCommandLine(s.name)) return true;
+      }
+      for (const auto& r : change.all.routes) {
+        if (ownedByCommandLine(r.id)) return true;
+      }
+      return false;
+    }
+  }
+  return false;
+}
+
+bool ControlPlane::ownedByCommandLine(std::string_view name) const {
+  for (const auto& s : overlay_.services) {
+    if (s.name == name) return true;
+  }
+  for (const auto& r : overlay_.routes) {
+    if (r.id == name) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// The name of the object an upsert writes, and whether `snapshot` already has it.
+bool upsertTargetExists(const route::Snapshot& snapshot, const route::Change& change) {
+  using Kind = route::Change::Kind;
+  if (change.kind == Kind::kUpsertService) return snapshot.service(change.service.name) != nullptr;
+  if (change.kind != Kind::kUpsertRoute) return false;
+  return snapshot.hasRoute(change.route.id);
+}
+
+}  // namespace
+
+ApplyResult ControlPlane::apply(route::Change change, std::optional<uint64_t> if_match,
+                                std::string_view source, Expect expect) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return applyLocked(std::move(change), if_match, source, expect);
+}
+
+ApplyResult ControlPlane::replaceEndpoints(const std::string& name,
+                                           std::vector<config::Endpoint> endpoints,
+                                           std::optional<uint64_t> if_match,
+                                           std::string_view source) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const route::CompiledService* service = current_->service(name);
+  if (service == nullptr) {
+    ApplyResult result;
+    result.status = 404;
+    result.revision = current_->revision();
+    result.errors.push_back({"name", 0, "service '" + name + "' not found"});
+    return result;
+  }
+  route::Change change;
+  change.kind = route::Change::Kind::kUpsertService;
+  change.service = service->source;
+  change.service.endpoints = std::move(endpoints);
+  return applyLocked(std::move(change), if_match, source, Expect::kAny);
+}
+
+ApplyResult ControlPlane::applyLocked(route::Change change, std::optional<uint64_t> if_match,
+                                      std::string_view source, Expect expect) {
+  ApplyResult result;
+  const uint64_t current = current_->revision();
+  result.revision = current;
+  if (if_match && *if_match != current) {
+    result.status = 412;
+    result.errors.push_back({"", 0,
+                             "revision " + std::to_string(*if_match) +
+                                 " is stale: the configuration is at revision " +
+                                 std::to_string(current)});
+    return result;
+  }
+  if (touchesOverlay(change)) {
+    result.status = 409;
+    result.errors.push_back({"", 0,
+                             "this object comes from turnout's command line (--to or "
+                             "--fallback) and cannot be changed through the API"});
+    return result;
+  }
+  const bool exists = upsertTargetExists(*current_, change);
+  if (expect == Expect::kAbsent && exists) {
+    result.status = 409;
+    result.errors.push_back({"name", 0, "already exists: use PUT to replace it"});
+    return result;
+  }
+  std::shared_ptr<const route::Snapshot> next;
+  if (change.kind == route::Change::Kind::kReplaceAll) {
+    next = compileAll(change.all, current + 1, result.errors);
+    if (!next) result.status = 400;
+  } else {
+    next = compiler_.apply(current_.get(), change, result.errors, current + 1);
+    if (!next) result.status = statusFor(compiler_.lastRefusal());
+  }
+  if (!next) return result;
+  std::string error;
+  if (!store_->commit(change, current + 1, source, "", error)) {
+    result.status = 500;
+    result.errors.push_back({"", 0, "the store refused the change: " + error});
+    return result;
+  }
+  current_ = next;
+  result.revision = current + 1;
+  result.created = !exists && (change.kind == route::Change::Kind::kUpsertRoute ||
+                               change.kind == route::Change::Kind::kUpsertService);
+  if (publisher_) result.propagated = publisher_(next);
+  propagated_ = result.propagated;
+  return result;
+}
+
+std::shared_ptr<const route::Snapshot> ControlPlane::current() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return current_;
+}
+
+uint64_t ControlPlane::revision() const { return current()->revision(); }
+
+bool ControlPlane::changesSince(uint64_t since, size_t limit, std::vector<store::ChangeRecord>& out,
+                                bool* truncated, std::string& error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return store_->changesSince(since, limit, out, truncated, error);
+}
+
+config::Config ControlPlane::storedConfig() const {
+  config::Config config = current()->toConfig();
+  std::unordered_set<std::string> overlay;
+  for (const auto& s : overlay_.services) overlay.insert(s.name);
+  for (const auto& r : overlay_.routes) overlay.insert(r.id);
+  std::erase_if(config.services, [&](const auto& s) { return overlay.count(s.name) > 0; });
+  std::erase_if(config.routes, [&](const auto& r) { return overlay.count(r.id) > 0; });
+  return config;
+}
+
+}  // namespace turnout::control

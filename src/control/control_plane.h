@@ -1,0 +1,90 @@
+// The single writer of the configuration. A change is validated against the running snapshot
+// and compiled, then committed to the store, then published to every worker, and only then
+// acknowledged: what a client is told has happened is durable and already routing traffic.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+#include "route/snapshot.h"
+#include "store/store.h"
+
+namespace turnout::control {
+
+// What a write expects of the object it names (POST creates only; PUT creates or replaces).
+enum class Expect : uint8_t { kAny, kAbsent };
+
+struct ApplyResult {
+  int status = 200;  // 200/201 done; 400 invalid; 404 unknown; 409 conflict; 412 stale; 500 store
+  uint64_t revision = 0;  // the revision current after the call
+  std::vector<config::Error> errors;
+  bool propagated = true;  // every worker took the new snapshot within the publish wait
+  bool created = false;    // an upsert that made a new object
+};
+
+// Hands a snapshot to the data plane; true once every worker runs it.
+using Publisher = std::function<bool(std::shared_ptr<const route::Snapshot>)>;
+
+class ControlPlane {
+ public:
+  ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_count);
+
+  // Loads the store and reconciles it with the configuration file, if any:
+  //   - an empty store is seeded from the file (one change, source "config-file");
+  //   - a file whose digest differs from the last one applied is applied once, as one
+  //     replace-all change logged with source "config-file";
+  //   - an unchanged file is ignored: changes made through the API since then stand.
+  // `overlay` (the --to and --fallback routes) is compiled into every snapshot but never
+  // stored: it belongs to the command line of this process. No publication yet.
+  bool boot(const config::Config* file, std::string_view file_digest, config::Config overlay,
+            std::string& error);
+  // Where snapshots go from now on (the data plane exists once boot() succeeded).
+  void setPublisher(Publisher publisher);
+
+  // Applies one change. `if_match`: the revision the writer saw (412 when stale). Writers
+  // are serialized.
+  ApplyResult apply(route::Change change, std::optional<uint64_t> if_match, std::string_view source,
+                    Expect expect = Expect::kAny);
+  // Replaces the endpoints of service `name`, keeping the rest of it (404 if unknown).
+  ApplyResult replaceEndpoints(const std::string& name, std::vector<config::Endpoint> endpoints,
+                               std::optional<uint64_t> if_match, std::string_view source);
+  // False when the last publication left a worker behind (reported by /readyz).
+  bool lastPublishPropagated() const { return propagated_; }
+
+  std::shared_ptr<const route::Snapshot> current() const;
+  uint64_t revision() const;
+  bool ownedByCommandLine(std::string_view route_or_service) const;
+  bool changesSince(uint64_t since, size_t limit, std::vector<store::ChangeRecord>& out,
+                    bool* truncated, std::string& error);
+  // The stored configuration (without the command-line overlay), and the overlay.
+  config::Config storedConfig() const;
+  const config::Config& overlay() const { return overlay_; }
+
+ private:
+  std::shared_ptr<const route::Snapshot> compileAll(const config::Config& config, uint64_t revision,
+                                                    std::vector<config::Error>& errors);
+  bool touchesOverlay(const route::Change& change) const;
+  ApplyResult applyLocked(route::Change change, std::optional<uint64_t> if_match,
+                          std::string_view source, Expect expect);
+
+  mutable std::mutex mutex_;
+  std::unique_ptr<store::Store> store_;
+  route::Compiler compiler_;
+  config::Config overlay_;
+  Publisher publisher_;
+  std::shared_ptr<const route::Snapshot> current_;
+  std::atomic<bool> propagated_{true};
+};
+
+// A stable digest of a configuration file's bytes (hex), to notice when it changed.
+std::string digestOf(std::string_view bytes);
+
+}  // namespace turnout::control
