@@ -106,3 +106,40 @@ def ws_backend():
 @pytest.fixture
 def dead_port() -> int:
     return closed_port()
+
+
+# --------------------------------------------------------------------------------------------
+# Admin API v1 tests (test_admin_*.py)
+# --------------------------------------------------------------------------------------------
+from harness import AdminTurnout  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "time_budget(seconds): the test fails when its call phase takes longer")
+
+
+@pytest.fixture
+def admin_factory(turnout_bin, tmp_path, request):
+    """admin_factory(config=None, to=None, workers=2, extra=(), token=None,
+    admin_address=None, insecure=False, start=True) -> AdminTurnout (started unless
+    start=False). t.api() gives an AdminClient; t.restart() keeps the data dir.
+    Every process is killed at teardown."""
+    procs: list[AdminTurnout] = []
+
+    def make(config=None, to=None, workers=2, drain_timeout=None, extra=(), token=None,
+             admin_address=None, insecure=False, start=True):
+        t = AdminTurnout(turnout_bin, tmp_path, name=f"admin{len(procs)}",
+                         admin_address=admin_address, token=token, insecure=insecure)
+        procs.append(t)
+        if start:
+            t.start(config=config, to=to, workers=workers, drain_timeout=drain_timeout,
+                    extra=extra)
+        return t
+
+    yield make
+    failed = getattr(request.node, "rep_call", None)
+    for t in procs:
+        if failed is not None and failed.failed:
+            print(f"\n===== {t.dir.name} =====\n{t.diagnostics()}")
+        t.kill()

@@ -925,3 +925,293 @@ def simple_config(*backends, lb=None, timeout_ms=None, name="svc"):
     """One service with these backends (or addresses) and one catch-all route to it."""
     return {"services": [service(name, *[endpoint(b) for b in backends], lb=lb)],
             "routes": [route("all", name, timeout_ms=timeout_ms)]}
+
+
+# --------------------------------------------------------------------------------------------
+# Admin API v1 (docs/admin-api.md): a restartable process, a small client, answer checks
+# --------------------------------------------------------------------------------------------
+ADMIN_BODY_LIMIT = 8 * 1024 * 1024  # "Bodies over 8 MiB are 413"
+_UNSET = object()
+
+
+class AdminTurnout(Turnout):
+    """A Turnout whose admin listener, token and restarts the admin tests control.
+
+    admin_address replaces the harness's `--admin 127.0.0.1:0`; token adds `--admin-token`;
+    insecure adds `--admin-insecure`. restart() starts the same command again on the same
+    --data-dir (after SIGTERM, or SIGKILL with kill=True). Each start has its own stderr file.
+    """
+
+    def __init__(self, binary: str, tmp_path: Path, name: str = "turnout", admin_address=None,
+                 token=None, insecure=False):
+        super().__init__(binary, tmp_path, name=name)
+        self.admin_address = admin_address
+        self.token = token
+        self.insecure = insecure
+        self.starts = 0
+        self._start_kwargs: dict = {}
+        self.previous_stdout: list[str] = []
+
+    def command(self, config=None, to=None, workers=2, drain_timeout=None, extra=()):
+        cmd = super().command(config=config, to=to, workers=workers,
+                              drain_timeout=drain_timeout, extra=())
+        if self.admin_address is not None:
+            cmd[cmd.index("--admin") + 1] = self.admin_address
+        if self.token is not None:
+            cmd += ["--admin-token", self.token]
+        if self.insecure:
+            cmd += ["--admin-insecure"]
+        return cmd + list(extra)
+
+    def start(self, config=None, to=None, workers=2, drain_timeout=None, extra=()):
+        self._start_kwargs = dict(config=config, to=to, workers=workers,
+                                  drain_timeout=drain_timeout, extra=tuple(extra))
+        self.starts += 1
+        self.stderr_path = self.dir / f"stderr.{self.starts}.log"
+        return super().start(config=config, to=to, workers=workers,
+                             drain_timeout=drain_timeout, extra=extra)
+
+    def restart(self, kill: bool = False, **overrides):
+        """Stop (SIGTERM, bounded; or SIGKILL at once) and start again on the same data dir.
+        Keyword overrides replace those of the previous start (e.g. config=...)."""
+        if kill:
+            self.kill()
+        else:
+            self.stop()
+            self.kill()  # closes the pipes; a no-op for the process if it already exited
+        self.previous_stdout += self.stdout_lines
+        self.proc = None
+        self.port = None
+        self.admin_port = None
+        self.listening_event = None
+        self.stdout_lines = []
+        self._lines = queue.Queue()
+        kw = dict(self._start_kwargs)
+        kw.update(overrides)
+        return self.start(**kw)
+
+    def _pump_stdout(self):
+        # Bound to this start's process and queue, so that the pump of a previous start that
+        # ends late cannot post its end-of-stream into the queue of the next start.
+        proc, lines, seen = self.proc, self._lines, self.stdout_lines
+        try:
+            for raw in iter(proc.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                seen.append(line)
+                lines.put(line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            lines.put(None)
+
+    def stderr_all(self) -> str:
+        out = []
+        for i in range(1, self.starts + 1):
+            p = self.dir / f"stderr.{i}.log"
+            try:
+                out.append(f"[start {i}]\n" + p.read_text(errors="replace"))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+    def diagnostics(self, tail: int = 4000) -> str:
+        err = self.stderr_all()
+        return ("--- stdout ---\n" + "\n".join((self.previous_stdout + self.stdout_lines)[-50:]) +
+                f"\n--- stderr (tail, every start) ---\n{err[-tail:]}")
+
+    def api(self, token=_UNSET, timeout: float = 30.0) -> "AdminClient":
+        return AdminClient(self, token=self.token if token is _UNSET else token, timeout=timeout)
+
+
+class AdminClient:
+    """requests-based client of the admin API of an AdminTurnout (follows its restarts).
+
+    json=obj sends JSON (Content-Type application/json); data=bytes|str sends raw bytes with
+    the given content_type (none when content_type is None). Never raises for an HTTP status.
+    """
+
+    def __init__(self, turnout: Turnout, token=None, timeout: float = 30.0):
+        import requests  # python3-requests
+
+        self.turnout = turnout
+        self.token = token
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def url(self, path: str) -> str:
+        return f"http://{LOCALHOST}:{self.turnout.admin_port}{path}"
+
+    def request(self, method: str, path: str, json=_UNSET, data=None, content_type=_UNSET,
+                if_match=None, headers=None, params=None, timeout=None):
+        hdrs = {}
+        if self.token is not None:
+            hdrs["Authorization"] = f"Bearer {self.token}"
+        body = None
+        if json is not _UNSET:
+            body = _json_dumps(json).encode()
+            hdrs["Content-Type"] = "application/json"
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else data
+        if content_type is not _UNSET:
+            if content_type is None:
+                hdrs.pop("Content-Type", None)
+            else:
+                hdrs["Content-Type"] = content_type
+        if if_match is not None:
+            hdrs["If-Match"] = str(if_match)
+        hdrs.update(headers or {})
+        return self.session.request(method, self.url(path), data=body, headers=hdrs,
+                                    params=params, timeout=timeout or self.timeout,
+                                    allow_redirects=False)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # -- checked shortcuts -------------------------------------------------------------
+    def config(self) -> dict:
+        r = self.get("/v1/config")
+        assert r.status_code == 200, describe(r)
+        doc = r.json()
+        assert etag_revision(r) == doc["revision"], describe(r)
+        return doc
+
+    def revision(self) -> int:
+        return self.config()["revision"]
+
+    def ok(self, method, path, expect=(200, 201), **kw):
+        """The call must answer one of `expect`; returns the parsed body."""
+        r = self.request(method, path, **kw)
+        codes = (expect,) if isinstance(expect, int) else tuple(expect)
+        assert r.status_code in codes, f"{method} {path}: want {codes}, got {describe(r)}"
+        return r.json()
+
+    def close(self):
+        self.session.close()
+
+
+def _json_dumps(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def describe(resp) -> str:
+    """One line for an assertion message: status, ETag, body head."""
+    try:
+        body = resp.text[:600]
+    except Exception:  # noqa: BLE001
+        body = repr(resp.content[:600])
+    return (f"{resp.request.method} {resp.request.path_url} -> {resp.status_code} "
+            f"ETag={resp.headers.get('ETag')!r} body={body!r}")
+
+
+def etag_revision(resp) -> int:
+    """The revision in `ETag: "<revision>"` (strong, quoted, decimal); asserts the form."""
+    tag = resp.headers.get("ETag")
+    assert tag is not None, f"no ETag: {describe(resp)}"
+    m = re.fullmatch(r'"(\d+)"', tag.strip())
+    assert m, f"ETag {tag!r} is not \"<revision>\": {describe(resp)}"
+    return int(m.group(1))
+
+
+def api_error(resp, status: int, field=_UNSET) -> dict:
+    """Asserts an error answer: `status` and {"error":{"code":status,"message":str,"field":..}}.
+    With field= (a string), the field path must equal it. Returns the error object."""
+    assert resp.status_code == status, f"want {status}, got {describe(resp)}"
+    try:
+        doc = resp.json()
+    except ValueError:
+        raise AssertionError(f"error body is not JSON: {describe(resp)}") from None
+    assert isinstance(doc, dict) and isinstance(doc.get("error"), dict), describe(resp)
+    err = doc["error"]
+    assert err.get("code") == status, f"error.code != {status}: {describe(resp)}"
+    assert isinstance(err.get("message"), str) and err["message"], describe(resp)
+    assert "field" in err, f"error has no 'field': {describe(resp)}"
+    if field is not _UNSET:
+        assert err["field"] == field, f"field {err['field']!r} != {field!r}: {describe(resp)}"
+    return err
+
+
+def item_of(doc: dict, key: str) -> dict:
+    """The object of a GET /v1/services/{name} (or routes) answer. The contract says "the
+    service object"; accept it bare or wrapped under "service"/"route" like a write's answer."""
+    if isinstance(doc.get(key), dict):
+        return doc[key]
+    return doc
+
+
+def strip_revision(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != "revision"}
+
+
+MODEL_KEYS = ("listeners", "services", "routes")
+
+
+def model_document(doc: dict) -> dict:
+    """The configuration document inside a GET /v1/config answer: the DESIGN §1 model
+    (listeners, services, routes), without the answer's "revision" and "command_line"."""
+    return {k: doc[k] for k in MODEL_KEYS if k in doc}
+
+
+def raw_admin_request(port: int, head: bytes, body_chunks, timeout: float = 20.0) -> RawResponse:
+    """Sends `head` then each body chunk on a raw socket, watching for an early answer after
+    every chunk (a server may answer 413 before reading the body and close). Returns the
+    answer; raises if none arrives. Loopback only, bounded by `timeout`."""
+    import select
+
+    deadline = time.monotonic() + timeout
+    c = RawClient(port, timeout=timeout)
+    try:
+        c.send(head)
+        # A server that judges by Content-Length answers now; give it the chance before
+        # streaming, so its close cannot reset the connection under an unread answer.
+        select.select([c.sock], [], [], 0.3)
+        for chunk in body_chunks:
+            r, _, _ = select.select([c.sock], [], [], 0)
+            if r:
+                break
+            try:
+                c.sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("sending the body took too long")
+        c.sock.settimeout(max(0.1, deadline - time.monotonic()))
+        return c.read_response()
+    finally:
+        c.close()
+
+
+def assert_subset(expected, actual, path: str = "$"):
+    """Every key of `expected` (recursively) is in `actual` with an equal value; lists must
+    have the same length. Lets a test compare what it wrote with what the API shows, which
+    may add defaults (lb, version, weight, priority, ...)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{path}: want an object, got {actual!r}"
+        for k, v in expected.items():
+            assert k in actual, f"{path}.{k} missing in {actual!r}"
+            assert_subset(v, actual[k], f"{path}.{k}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), \
+            f"{path}: want {len(expected)} items, got {actual!r}"
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            assert_subset(e, a, f"{path}[{i}]")
+    else:
+        assert expected == actual, f"{path}: want {expected!r}, got {actual!r}"
+
+
+def admin_raw_head(method: str, target: str, content_length: int, content_type="application/json",
+                   token=None) -> bytes:
+    hdrs = [("Content-Length", str(content_length))]
+    if content_type:
+        hdrs.append(("Content-Type", content_type))
+    if token:
+        hdrs.append(("Authorization", f"Bearer {token}"))
+    return build_request(method, target, hdrs, b"", host=LOCALHOST)
