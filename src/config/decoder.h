@@ -176,15 +176,10 @@ class Decoder {
   }
 
   // Keys the model names but this version does not use yet: accepted if well-formed.
-  void ignoredMapping(const Node& node, const std::string& field) {
-    if (!A::isNull(node) && !A::isMap(node)) fail(field, "must be a mapping", node);
-  }
-
-  void ignoredListOfMappings(const Node& node, const std::string& field) {
-    if (A::isNull(node)) return;
-    if (!A::isSeq(node)) return fail(field, "must be a list", node);
-    size_t i = 0;
-    A::forEachItem(node, [&](const Node& item) { ignoredMapping(item, indexed(field, i++)); });
+  // Fields of the DESIGN model whose feature has not landed: accepting them would store
+  // nothing and let a user believe a fault, a retry or a health check is on.
+  void notYet(const Node& node, const std::string& field) {
+    fail(field, "not supported yet", node);
   }
 
   void listener(const Node& node, const std::string& path, Listener& out) {
@@ -202,7 +197,7 @@ class Decoder {
              if (key == "name") string(value, field, out.name);
              if (key == "lb") string(value, field, out.lb);
              if (key == "endpoints") items(value, field, out.endpoints, &Decoder::endpoint);
-             if (key == "health_check" || key == "outlier") ignoredMapping(value, field);
+             if (key == "health_check" || key == "outlier") notYet(value, field);
            });
   }
 
@@ -231,8 +226,7 @@ class Decoder {
              if (key == "timeout_ms") {
                integer(value, field, checks::kMinTimeoutMs, checks::kMaxTimeoutMs, out.timeout_ms);
              }
-             if (key == "sticky" || key == "retries") ignoredMapping(value, field);
-             if (key == "faults") ignoredListOfMappings(value, field);
+             if (key == "sticky" || key == "retries" || key == "faults") notYet(value, field);
            });
   }
 
@@ -243,8 +237,7 @@ class Decoder {
              if (key == "path") string(value, field, out.path);
              if (key == "path_prefix") string(value, field, out.path_prefix);
              if (key == "headers") headers(value, field, out.headers);
-             // Ignoring these would widen the route silently, so they are refused for now.
-             if (key == "cookies" || key == "source") fail(field, "not supported yet", value);
+             if (key == "cookies" || key == "source") notYet(value, field);
            });
   }
 

@@ -17,20 +17,13 @@ services:
     endpoints:
       - {address: "127.0.0.1:9091", version: v1, weight: 1}
       - {address: "[::1]:9092", version: v2}
-    health_check: {type: http, path: /healthz, interval_ms: 2000, timeout_ms: 1000, healthy: 2, unhealthy: 3}
-    outlier: {consecutive_5xx: 5, base_ejection_ms: 30000, max_ejection_percent: 10}
 routes:
   - id: hello
     priority: 0
     match: {host: "*.example.com", path_prefix: /helloworld/, headers: {X-User: "^qa-"}}
     rewrite: {strip_prefix: true}
     split: [{service: helloworld, version: v1, weight: 90}, {service: helloworld, version: v2, weight: 10}]
-    sticky: {cookie: version}
     timeout_ms: 15000
-    retries: {attempts: 2, on: [connect-failure, gateway-error], per_try_timeout_ms: 2000}
-    faults:
-      - {match: {headers: {X-Gremlin-Id: "test-"}}, version: v2, delay: {seconds: 3.0, percent: 100}}
-      - {abort: {status: 503, percent: 10}}
 )";
 
 // Parses `text`, expecting errors; returns them as "line: field: message" for easy matching.
@@ -289,15 +282,26 @@ TEST(LoadTest, ReportsEveryErrorAtOnce) {
                 "3: routes[0].split[0].service: unknown service 't'", "4: extra: unknown field"}));
 }
 
-TEST(LoadTest, IgnoredKeysAreTypeChecked) {
-  auto errors =
-      errorsOf(withService("routes:\n"
-                           "  - id: r\n"
-                           "    split: [{service: svc}]\n"
-                           "    sticky: cookie\n"
-                           "    faults: {abort: 1}\n"));
-  EXPECT_EQ(errors, (std::vector<std::string>{"9: routes[0].sticky: must be a mapping",
-                                              "10: routes[0].faults: must be a list"}));
+// The DESIGN model names fields whose features have not landed yet. Accepting them would
+// store nothing and let a user believe a fault or a health check is on: they are refused.
+TEST(LoadTest, FieldsOfFeaturesNotBuiltYetAreRefused) {
+  auto errors = errorsOf(
+      "services:\n"
+      "  - name: svc\n"
+      "    endpoints: [{address: \"10.0.0.1:80\"}]\n"
+      "    health_check: {type: http, path: /healthz}\n"
+      "    outlier: {consecutive_5xx: 5}\n"
+      "routes:\n"
+      "  - id: r\n"
+      "    split: [{service: svc}]\n"
+      "    sticky: {cookie: version}\n"
+      "    retries: {attempts: 2}\n"
+      "    faults: [{abort: {status: 503, percent: 10}}]\n");
+  EXPECT_EQ(errors, (std::vector<std::string>{"4: services[0].health_check: not supported yet",
+                                              "5: services[0].outlier: not supported yet",
+                                              "9: routes[0].sticky: not supported yet",
+                                              "10: routes[0].retries: not supported yet",
+                                              "11: routes[0].faults: not supported yet"}));
 }
 
 TEST(LoadTest, FormatError) {
