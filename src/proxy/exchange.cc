@@ -99,6 +99,7 @@ const route::EndpointSet* Exchange::pickVersion(const route::CompiledRoute& rout
   if (target == nullptr) return nullptr;
   const route::CompiledService* service = snapshot_->service(target->service);
   if (service == nullptr) return nullptr;
+  service_ = &target->service;
   return service->forVersion(target->version);
 }
 
@@ -410,9 +411,23 @@ void Exchange::pumpTunnel() {
 void Exchange::finish() {
   phase_ = Phase::kDone;
   timer_.cancel();
-  const bool reusable = response_.keep_alive && request_done_ && !response_until_close_;
+  const bool reusable =
+      response_.keep_alive && request_done_ && !response_until_close_ && endpointStillConfigured();
   releaseUpstream(reusable);
   client_.exchangeDone(client_keep_alive_ && request_done_);
+}
+
+// A connection to an endpoint the configuration dropped while this exchange ran is not kept:
+// nothing will pick that endpoint again, and it should see its connections go.
+bool Exchange::endpointStillConfigured() const {
+  const route::Snapshot* now = worker_.currentSnapshot();
+  if (now == snapshot_.get() || service_ == nullptr) return true;
+  const route::CompiledService* service = now->service(*service_);
+  if (service == nullptr) return false;
+  for (const route::Endpoint& endpoint : service->all->endpoints()) {
+    if (endpoint.id == endpoint_->id) return true;
+  }
+  return false;
 }
 
 // ---- Failures -------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ class Exchange final : public upstream::UpstreamUser {
   void startTunnel();
   void pumpTunnel();
   void finish();
+  bool endpointStillConfigured() const;
 
   // Failures.
   void failLocal(int status, std::string_view reason);
@@ -91,6 +92,7 @@ class Exchange final : public upstream::UpstreamUser {
 
   // Upstream.
   const route::Endpoint* endpoint_ = nullptr;
+  const std::string* service_ = nullptr;  // the picked target's service, in the leased snapshot
   upstream::UpstreamConnection* upstream_ = nullptr;
   bool counted_active_ = false;
   bool retried_ = false;

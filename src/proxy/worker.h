@@ -79,6 +79,7 @@ class Worker {
   std::mt19937_64& rng() { return rng_; }
   std::vector<uint32_t>& activeByEndpoint() { return active_by_endpoint_; }
   SnapshotLease leaseSnapshot();
+  const route::Snapshot* currentSnapshot() const { return current_->snapshot.get(); }
   bool draining() const { return draining_; }
   std::string newRequestId();
   // Per-worker scratch space, valid until the worker returns to its loop: the read buffer
