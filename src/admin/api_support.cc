@@ -138,6 +138,9 @@ AdminResponse applied(const control::ApplyResult& result, int success_status,
   std::string body = "{\"revision\":" + std::to_string(result.revision);
   if (!object_key.empty())
     body += ",\"" + std::string(object_key) + "\":" + std::string(object_json);
+  body += ",\"apply_us\":{\"compile\":" + std::to_string(result.compile_us) +
+          ",\"commit\":" + std::to_string(result.commit_us) +
+          ",\"publish\":" + std::to_string(result.publish_us) + "}";
   if (!result.propagated) body += ",\"warning\":\"a worker did not take the change within 1 s\"";
   body += "}";
   return json(success_status, std::move(body));

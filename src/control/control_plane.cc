@@ -1,6 +1,7 @@
 #include "control/control_plane.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <unordered_set>
 
@@ -12,6 +13,13 @@ namespace {
 
 constexpr std::string_view kConfigFileSource = "config-file";
 constexpr std::string_view kInitialSource = "initial";
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t microsBetween(Clock::time_point from, Clock::time_point to) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+}
 
 int statusFor(route::Refusal refusal) {
   switch (refusal) {
@@ -205,6 +213,7 @@ ApplyResult ControlPlane::applyLocked(route::Change change, std::optional<uint64
     result.errors.push_back({"name", 0, "already exists: use PUT to replace it"});
     return result;
   }
+  const auto started = Clock::now();
   std::shared_ptr<const route::Snapshot> next;
   if (change.kind == route::Change::Kind::kReplaceAll) {
     next = compileAll(change.all, current + 1, result.errors);
@@ -214,8 +223,13 @@ ApplyResult ControlPlane::applyLocked(route::Change change, std::optional<uint64
     if (!next) result.status = statusFor(compiler_.lastRefusal());
   }
   if (!next) return result;
+  const auto compiled = Clock::now();
+  result.compile_us = microsBetween(started, compiled);
   std::string error;
-  if (!store_->commit(change, current + 1, source, "", error)) {
+  const bool committed = store_->commit(change, current + 1, source, "", error);
+  const auto stored = Clock::now();
+  result.commit_us = microsBetween(compiled, stored);
+  if (!committed) {
     result.status = 500;
     result.errors.push_back({"", 0, "the store refused the change: " + error});
     return result;
@@ -225,6 +239,7 @@ ApplyResult ControlPlane::applyLocked(route::Change change, std::optional<uint64
   result.created = !exists && (change.kind == route::Change::Kind::kUpsertRoute ||
                                change.kind == route::Change::Kind::kUpsertService);
   if (publisher_) result.propagated = publisher_(next);
+  result.publish_us = microsBetween(stored, Clock::now());
   propagated_ = result.propagated;
   return result;
 }
