@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "core/net.h"
+#include "core/socket_io.h"
 #include "http/h1_parser.h"
 #include "proxy/error_page.h"
 #include "proxy/exchange.h"
@@ -174,26 +175,7 @@ void ClientConnection::rejectRequest(int status, std::string_view reason) {
 
 bool ClientConnection::send(const iovec* parts, int count) {
   if (state_ == State::kClosed) return false;
-  size_t total = 0;
-  for (int i = 0; i < count; ++i) total += parts[i].iov_len;
-  size_t written = 0;
-  if (out_.empty()) {
-    ssize_t n = ::writev(fd_, parts, count);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
-    written = n > 0 ? static_cast<size_t>(n) : 0;
-  }
-  for (int i = 0; i < count && written < total; ++i) {
-    const size_t len = parts[i].iov_len;
-    if (written >= len) {
-      written -= len;
-      total -= len;
-      continue;
-    }
-    out_.append({static_cast<const char*>(parts[i].iov_base) + written, len - written});
-    total -= len;
-    written = 0;
-  }
-  return true;
+  return core::writeOrQueue(fd_, parts, count, out_);
 }
 
 bool ClientConnection::send(std::string_view bytes) {
@@ -201,19 +183,7 @@ bool ClientConnection::send(std::string_view bytes) {
   return send(&part, 1);
 }
 
-bool ClientConnection::flush() {
-  while (!out_.empty()) {
-    ssize_t n = ::write(fd_, out_.data(), out_.size());
-    if (n > 0) {
-      out_.consume(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    return false;
-  }
-  out_.releaseIfEmpty();
-  return true;
-}
+bool ClientConnection::flush() { return core::flushQueued(fd_, out_); }
 
 void ClientConnection::closeAfterFlush(bool linger) {
   if (state_ == State::kClosed) return;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "core/socket_io.h"
 #include "upstream/pool.h"
 
 namespace turnout::upstream {
@@ -68,30 +69,10 @@ ssize_t UpstreamConnection::read() {
 
 bool UpstreamConnection::write(const iovec* parts, int count) {
   if (fd_ < 0) return false;
-  size_t total = 0;
-  for (int i = 0; i < count; ++i) total += parts[i].iov_len;
-  size_t written = 0;
-  if (out_.empty() && connected_) {
-    ssize_t n = ::writev(fd_, parts, count);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      last_error_ = errno;
-      return false;
-    }
-    written = n > 0 ? static_cast<size_t>(n) : 0;
-  }
-  // Queue what the socket did not take.
-  for (int i = 0; i < count && written < total; ++i) {
-    const size_t len = parts[i].iov_len;
-    if (written >= len) {
-      written -= len;
-      total -= len;
-      continue;
-    }
-    out_.append({static_cast<const char*>(parts[i].iov_base) + written, len - written});
-    total -= len;
-    written = 0;
-  }
-  return true;
+  // Until the connect completes everything is queued; onIoEvents flushes it.
+  if (core::writeOrQueue(fd_, parts, count, out_, connected_)) return true;
+  last_error_ = errno;
+  return false;
 }
 
 bool UpstreamConnection::write(std::string_view bytes) {
@@ -100,18 +81,9 @@ bool UpstreamConnection::write(std::string_view bytes) {
 }
 
 bool UpstreamConnection::flush() {
-  while (!out_.empty()) {
-    ssize_t n = ::write(fd_, out_.data(), out_.size());
-    if (n > 0) {
-      out_.consume(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    last_error_ = errno;
-    return false;
-  }
-  out_.releaseIfEmpty();
-  return true;
+  if (core::flushQueued(fd_, out_)) return true;
+  last_error_ = errno;
+  return false;
 }
 
 void UpstreamConnection::onIoEvents(uint32_t events) {
