@@ -197,7 +197,7 @@ int runProxy(const RunOptions& options) {
   api_options.draining = [&draining] { return draining.load(); };
   admin::AdminApi api(control, api_options);
   admin.start([&api](const admin::AdminRequest& request) { return api.handle(request); });
-  server.publish(snapshot);  // returns once every worker runs it
+  // Every worker installed the snapshot before its thread started (Server::start).
   ready = true;
   std::printf("{\"event\":\"listening\",\"data\":%s,\"admin\":\"%s\"}\n",
               jsonList(server.boundAddresses()).c_str(), admin.boundAddress().c_str());

@@ -103,8 +103,10 @@ void Server::start(std::shared_ptr<const route::Snapshot> snapshot) {
     workers_.push_back(std::make_unique<Worker>(w, settings_, std::move(listen_fds_[w])));
     listen_fds_[w].clear();
   }
-  for (auto& worker : workers_) worker->publish(snapshot, nullptr);
-  for (auto& worker : workers_) worker->start();
+  // Installed before the threads start: the first connection a worker accepts must already
+  // find the configuration, never an empty table (a posted task would run after the first
+  // batch of accept events).
+  for (auto& worker : workers_) worker->start(snapshot);
 }
 
 bool Server::publish(std::shared_ptr<const route::Snapshot> snapshot,

@@ -91,7 +91,8 @@ Worker::~Worker() {
   acceptors_.clear();
 }
 
-void Worker::start() {
+void Worker::start(std::shared_ptr<const route::Snapshot> snapshot) {
+  install(std::move(snapshot));
   thread_ = std::thread([this] {
     loop_.run();
     finished_ = true;

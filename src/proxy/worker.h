@@ -58,7 +58,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  void start();  // spawns the thread
+  // Installs the first snapshot, then spawns the thread.
+  void start(std::shared_ptr<const route::Snapshot> snapshot);
   void join();
 
   // Thread-safe: makes `snapshot` current on this worker, then calls `done` on this worker's
