@@ -105,19 +105,22 @@ void Worker::join() {
 
 void Worker::publish(std::shared_ptr<const route::Snapshot> snapshot, std::function<void()> done) {
   loop_.post([this, snapshot = std::move(snapshot), done = std::move(done)]() mutable {
-    install(std::move(snapshot));
-    if (done) done();  // the switch is what the publisher waits for; the pool sweep is not
+    HeldSnapshot* previous = install(std::move(snapshot));
+    if (done) done();  // the switch is what the publisher waits for; what follows is not
+    if (previous != nullptr && previous->leases == 0) releaseHeld(previous);
     closeIdleToRemovedEndpoints();
   });
 }
 
-void Worker::install(std::shared_ptr<const route::Snapshot> snapshot) {
+// Makes `snapshot` current and returns the one it replaces, which the caller releases once
+// the switch is acknowledged (freeing a snapshot is not free, and not urgent).
+HeldSnapshot* Worker::install(std::shared_ptr<const route::Snapshot> snapshot) {
   auto held = std::make_unique<HeldSnapshot>();
   held->snapshot = std::move(snapshot);
   HeldSnapshot* previous = current_;
   current_ = held.get();
   held_.push_back(std::move(held));
-  if (previous != nullptr && previous->leases == 0) releaseHeld(previous);
+  return previous;
 }
 
 void Worker::closeIdleToRemovedEndpoints() {
@@ -125,9 +128,7 @@ void Worker::closeIdleToRemovedEndpoints() {
   // Idle pooled connections to endpoints that left the configuration close now; busy ones
   // finish their exchange and close when released (their endpoint is no longer picked).
   std::vector<uint32_t> live;
-  for (const auto& service : current_->snapshot->services()) {
-    for (const auto& endpoint : service->all->endpoints()) live.push_back(endpoint.id);
-  }
+  current_->snapshot->forEachEndpointId([&live](uint32_t id) { live.push_back(id); });
   std::sort(live.begin(), live.end());
   pool_.closeIdleExcept(live);
 }

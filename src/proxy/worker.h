@@ -94,7 +94,7 @@ class Worker {
  private:
   friend class SnapshotLease;
   void releaseHeld(HeldSnapshot* held);
-  void install(std::shared_ptr<const route::Snapshot> snapshot);
+  HeldSnapshot* install(std::shared_ptr<const route::Snapshot> snapshot);
   void closeIdleToRemovedEndpoints();
   void stopIfDrained();
 

@@ -27,6 +27,12 @@ const CompiledService* Snapshot::service(std::string_view name) const {
   return entry != nullptr ? entry->service.get() : nullptr;
 }
 
+void Snapshot::forEachEndpointId(const std::function<void(uint32_t)>& visit) const {
+  state_->service_docs.forEach([&](const ServiceEntry& entry) {
+    for (const Endpoint& endpoint : entry.service->all->endpoints()) visit(endpoint.id);
+  });
+}
+
 const CompiledRoute* Snapshot::route(std::string_view id) const {
   const RouteEntry* entry = state_->route_by_id.find(id);
   return entry != nullptr ? entry->route.get() : nullptr;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -134,6 +135,8 @@ class Snapshot {
   const std::vector<std::shared_ptr<const CompiledService>>& services() const;
 
   config::Config toConfig() const;  // the model this snapshot was compiled from
+  // Every endpoint id of every service (repeats possible), without building any list.
+  void forEachEndpointId(const std::function<void(uint32_t)>& visit) const;
 
  private:
   friend class Compiler;
