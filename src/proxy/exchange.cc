@@ -56,9 +56,12 @@ Exchange::~Exchange() {
 
 void Exchange::start(const http::RequestHead& head) {
   if (worker_.settings().dry_run) {
-    static constexpr std::string_view kDryRun =
-        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 27\r\n\r\n"
-        "<h1>200 OK (dry-run)</h1>\n";
+    // Paralarva's dry-run answer; the length is computed, never typed.
+    static const std::string kDryRun = [] {
+      const std::string body = "<h1>200 OK (dry-run)</h1>\n";
+      return "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
     client_.send(kDryRun);
     request_done_ = request_framing_ == http::BodyFraming::kNone;
     phase_ = Phase::kDone;
