@@ -274,6 +274,25 @@ bool SqliteStore::removeOne(Statement& statement, std::string_view what, const s
   return false;
 }
 
+namespace {
+
+// Inserts services or routes under their names or ids, positions from 1 in document order.
+template <class Item, class KeyOf>
+bool insertInOrder(Statement& insert, const std::vector<Item>& items, KeyOf key_of,
+                   std::string& error) {
+  int64_t position = 0;
+  for (const Item& item : items) {
+    const std::string body = encode(item);
+    insert.bind(1, key_of(item));
+    insert.bind(2, ++position);
+    insert.bind(3, body);
+    if (!insert.run(error)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool SqliteStore::replaceAll(const config::Config& config, std::string& error) {
   Statements& s = statements_;
   if (!s.clear_listeners.run(error) || !s.clear_services.run(error) || !s.clear_routes.run(error)) {
@@ -288,23 +307,12 @@ bool SqliteStore::replaceAll(const config::Config& config, std::string& error) {
     s.insert_listener.bind(2, body);
     if (!s.insert_listener.run(error)) return false;
   }
-  position = 0;
-  for (const auto& service : config.services) {
-    std::string body = encode(service);
-    s.insert_service.bind(1, service.name);
-    s.insert_service.bind(2, ++position);
-    s.insert_service.bind(3, body);
-    if (!s.insert_service.run(error)) return false;
-  }
-  position = 0;
-  for (const auto& route : config.routes) {
-    std::string body = encode(route);
-    s.insert_route.bind(1, route.id);
-    s.insert_route.bind(2, ++position);
-    s.insert_route.bind(3, body);
-    if (!s.insert_route.run(error)) return false;
-  }
-  return true;
+  return insertInOrder(
+             s.insert_service, config.services,
+             [](const config::Service& x) -> const std::string& { return x.name; }, error) &&
+         insertInOrder(
+             s.insert_route, config.routes,
+             [](const config::Route& x) -> const std::string& { return x.id; }, error);
 }
 
 bool SqliteStore::appendChange(const route::Change& change, uint64_t revision,
