@@ -20,7 +20,12 @@ void addRunOptions(CLI::App& run, turnout::app::RunOptions& o) {
   run.add_option("--workers", o.workers, "worker threads (default: one per core)")
       ->check(CLI::Range(1u, 1024u));
   run.add_option("--to", o.to, "quick mode: route everything to HOST:PORT[,HOST:PORT...]");
-  run.add_option("--identity", o.identity, "the caller this proxy stands for, NAME:VERSION");
+  run.add_option("--identity", o.identity,
+                 "the caller this proxy stands for, NAME:VERSION (else $TURNOUT_IDENTITY, "
+                 "$A8_SERVICE)");
+  run.add_option("--max-active-faults", o.max_active_faults,
+                 "concurrent injected delays before faults are skipped")
+      ->capture_default_str();
   run.add_option("-l,--log-level", o.log_level, "debug, info, warn, error or off")
       ->capture_default_str();
   run.add_option("--access-log", o.access_log, "access log file, or - for stdout");

@@ -24,5 +24,7 @@ AdminResponse service(Context& ctx, const std::string& name);
 AdminResponse endpoints(Context& ctx, const std::string& name);
 AdminResponse routes(Context& ctx);  // /v1/routes
 AdminResponse route(Context& ctx, const std::string& id);
+AdminResponse a8Admin(Context& ctx);  // /a8-admin (Amalgam8)
+AdminResponse metrics(Context& ctx);  // /metrics
 
 }  // namespace turnout::admin::handlers

@@ -15,6 +15,7 @@ struct RunOptions {
   uint32_t workers = 0;         // 0 = one per core
   std::vector<std::string> to;  // --to quick mode upstreams
   std::string identity;         // --identity NAME:VERSION
+  uint32_t max_active_faults = 1000;
   std::string log_level = "info";
   std::string access_log;
   std::string admin_token;

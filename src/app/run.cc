@@ -8,6 +8,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "admin/admin_server.h"
 #include "admin/api.h"
 #include "app/app.h"
+#include "config/identity.h"
 #include "config/load.h"
 #include "control/control_plane.h"
 #include "core/log.h"
@@ -106,6 +108,24 @@ bool isLoopback(const std::string& address) {
   return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
 
+// --identity, else $TURNOUT_IDENTITY, else Amalgam8's $A8_SERVICE; "" = no identity.
+bool resolveIdentity(const RunOptions& options, config::Identity& out) {
+  std::string text = options.identity;
+  for (const char* name : {"TURNOUT_IDENTITY", "A8_SERVICE"}) {
+    const char* value = std::getenv(name);
+    if (text.empty() && value != nullptr) text = value;
+  }
+  if (text.empty()) return true;
+  std::vector<config::Error> errors = config::checkIdentity(text);
+  if (!errors.empty()) {
+    fail("--identity '" + text + "': " + errors.front().message);
+    return false;
+  }
+  out = config::Identity::parse(text);
+  return true;
+}
+
+
 }  // namespace
 
 int runProxy(const RunOptions& options) {
@@ -141,7 +161,9 @@ int runProxy(const RunOptions& options) {
     fail("cannot open the store " + db_path + ": " + error);
     return 1;
   }
-  control::ControlPlane control(std::move(store), workers);
+  config::Identity identity;
+  if (!resolveIdentity(options, identity)) return 2;
+  control::ControlPlane control(std::move(store), workers, identity);
   if (!control.boot(file ? &*file : nullptr, digest, overlay, error)) {
     fail(error);
     return 1;
@@ -171,6 +193,7 @@ int runProxy(const RunOptions& options) {
 
   proxy::ProxySettings settings;
   settings.dry_run = options.dry_run;
+  settings.max_active_faults = options.max_active_faults;
   if (options.upstream_timeout_s > 0) {
     settings.connect_timeout_ms = static_cast<uint32_t>(options.upstream_timeout_s * 1000);
   }

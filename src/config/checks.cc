@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "config/address.h"
+#include "config/identity.h"
 #include "config/load.h"
 
 namespace turnout::config::checks {
@@ -66,6 +67,59 @@ void checkLb(const std::string& lb, const std::string& path, std::vector<Error>&
   add(errors, path, "must be one of: random, round_robin, least_request");
 }
 
+bool isTokenText(std::string_view text) {
+  bool token = !text.empty();
+  for (char c : text) token = token && isTokenChar(c);
+  return token;
+}
+
+void checkHeaderPatterns(const std::map<std::string, std::string>& headers,
+                         const std::string& path, std::vector<Error>& errors) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  for (const auto& [name, pattern] : headers) {
+    std::string field = path + "." + name;
+    if (!isTokenText(name)) {
+      add(errors, field, "invalid header name");
+      continue;
+    }
+    RE2 re(pattern, options);
+    if (!re.ok()) add(errors, field, "invalid regular expression: " + re.error());
+  }
+}
+
+// Cookie values are compared exactly, so they must be something a Cookie header can carry
+// (RFC 6265 cookie-octets, no quotes).
+void checkCookies(const std::map<std::string, std::string>& cookies, const std::string& path,
+                  std::vector<Error>& errors) {
+  for (const auto& [name, value] : cookies) {
+    std::string field = path + "." + name;
+    if (!isTokenText(name)) {
+      add(errors, field, "invalid cookie name");
+      continue;
+    }
+    for (char c : value) {
+      auto byte = static_cast<unsigned char>(c);
+      if (byte <= 0x20 || byte >= 0x7F || c == '"' || c == ',' || c == ';' || c == '\\') {
+        add(errors, field, "a cookie value cannot hold spaces, quotes, ',', ';' or '\\'");
+        break;
+      }
+    }
+  }
+}
+
+void checkSource(const std::string& source, const std::string& path, std::vector<Error>& errors) {
+  if (source.empty()) return;
+  for (Error& error : checkIdentity(source)) add(errors, path, std::move(error.message));
+}
+
+void checkRequestMatch(const RequestMatch& match, const std::string& path,
+                       std::vector<Error>& errors) {
+  checkHeaderPatterns(match.headers, fieldPath(path, "headers"), errors);
+  checkCookies(match.cookies, fieldPath(path, "cookies"), errors);
+  checkSource(match.source, fieldPath(path, "source"), errors);
+}
+
 void checkMatch(const RouteMatch& match, const std::string& path, std::vector<Error>& errors) {
   std::string why;
   if (!validRouteHost(match.host, &why)) add(errors, fieldPath(path, "host"), why);
@@ -78,19 +132,19 @@ void checkMatch(const RouteMatch& match, const std::string& path, std::vector<Er
   if (!match.path.empty() && !match.path_prefix.empty()) {
     add(errors, fieldPath(path, "path_prefix"), "path and path_prefix cannot both be set");
   }
-  RE2::Options options;
-  options.set_log_errors(false);
-  for (const auto& [name, pattern] : match.headers) {
-    std::string field = fieldPath(path, "headers." + name);
-    bool token = !name.empty();
-    for (char c : name) token = token && isTokenChar(c);
-    if (!token) {
-      add(errors, field, "invalid header name");
-      continue;
+  const std::string& separated = match.path_separated_prefix;
+  std::string separated_field = fieldPath(path, "path_separated_prefix");
+  if (!separated.empty()) {
+    if (separated.front() != '/' || separated.size() < 2 || separated.back() == '/') {
+      add(errors, separated_field, "must start with '/' and not end with '/' (\"/api\")");
     }
-    RE2 re(pattern, options);
-    if (!re.ok()) add(errors, field, "invalid regular expression: " + re.error());
+    if (!match.path.empty() || !match.path_prefix.empty()) {
+      add(errors, separated_field, "cannot be set with path or path_prefix");
+    }
   }
+  checkHeaderPatterns(match.headers, fieldPath(path, "headers"), errors);
+  checkCookies(match.cookies, fieldPath(path, "cookies"), errors);
+  checkSource(match.source, fieldPath(path, "source"), errors);
 }
 
 void checkSplit(const Route& route, const std::string& path, const TargetLookup& lookup,
@@ -100,7 +154,9 @@ void checkSplit(const Route& route, const std::string& path, const TargetLookup&
   for (size_t j = 0; j < route.split.size(); ++j) {
     const SplitTarget& target = route.split[j];
     std::string base = path + "[" + std::to_string(j) + "]";
-    any_positive = any_positive || target.weight > 0;
+    bool selector = !target.match.empty();
+    any_positive = any_positive || (!selector && target.weight > 0);
+    if (selector) checkRequestMatch(target.match, base + ".match", errors);
     if (target.weight > kMaxWeight) {
       add(errors, base + ".weight", "must be an integer between 0 and 10000");
     }
@@ -115,13 +171,67 @@ void checkSplit(const Route& route, const std::string& path, const TargetLookup&
         add(errors, base + ".service", "unknown service '" + target.service + "'");
         break;
       case TargetStatus::kUnknownVersion:
+        // A compat API's routes keep their original's meaning: a version with no endpoint
+        // left answers 503 instead of refusing the change.
+        if (!route.owner.empty()) break;
         add(errors, base + ".version",
             "service '" + target.service + "' has no endpoint with version '" + target.version +
                 "'");
         break;
     }
   }
-  if (!any_positive) add(errors, path, "at least one weight must be positive");
+  if (!any_positive) {
+    add(errors, path, "at least one target without a match must have a positive weight");
+  }
+}
+
+bool splitHasVersion(const Route& route, const std::string& version) {
+  for (const SplitTarget& target : route.split) {
+    if (target.version == version) return true;
+  }
+  return false;
+}
+
+void checkSticky(const Route& route, const std::string& path, std::vector<Error>& errors) {
+  const Sticky& sticky = route.sticky;
+  if (sticky.cookie.empty()) {
+    if (!sticky.path.empty()) add(errors, fieldPath(path, "cookie"), "needed when path is set");
+    return;
+  }
+  if (!isTokenText(sticky.cookie)) add(errors, fieldPath(path, "cookie"), "invalid cookie name");
+  bool path_ok = sticky.path.empty() || sticky.path.front() == '/';
+  for (char c : sticky.path) path_ok = path_ok && c > 0x20 && c < 0x7F && c != ';';
+  if (!path_ok) add(errors, fieldPath(path, "path"), "must be a path starting with '/'");
+}
+
+void checkFault(const Route& route, const Fault& fault, const std::string& path,
+                std::vector<Error>& errors) {
+  checkRequestMatch(fault.match, fieldPath(path, "match"), errors);
+  // A compat API may keep a fault for a version its split does not name (it never fires).
+  if (!fault.version.empty() && route.owner.empty() && !splitHasVersion(route, fault.version)) {
+    add(errors, fieldPath(path, "version"),
+        "version '" + fault.version + "' is not a target of this route's split");
+  }
+  if (!fault.delay && !fault.abort) add(errors, path, "needs a delay or an abort");
+  if (fault.delay) {
+    bool fixed = fault.delay->ms > 0;
+    if (fixed == fault.delay->from_header) {
+      add(errors, fieldPath(path, "delay"), "needs exactly one of seconds (above 0) or from_header");
+    }
+  }
+  if (fault.abort) {
+    bool fixed = fault.abort->status != 0 || fault.abort->drop;
+    if (fixed == fault.abort->from_header) {
+      add(errors, fieldPath(path, "abort"), "needs exactly one of status or from_header");
+    }
+  }
+}
+
+// Who owns an object: "" or a short lowercase word ("a8").
+void checkOwner(const std::string& owner, const std::string& path, std::vector<Error>& errors) {
+  bool ok = owner.size() <= 32;
+  for (char c : owner) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  if (!ok) add(errors, path, "must be at most 32 lowercase letters, digits or '-'");
 }
 
 // Versions by service name, for checking the routes of a whole document.
@@ -177,6 +287,7 @@ void checkService(const Service& service, const std::string& path, std::vector<E
     if (!ok) add(errors, name_field, "must contain only letters, digits, '.', '_' and '-'");
   }
   checkLb(service.lb, fieldPath(path, "lb"), errors);
+  checkOwner(service.owner, fieldPath(path, "owner"), errors);
   checkEndpoints(service.endpoints, fieldPath(path, "endpoints"), errors);
 }
 
@@ -206,10 +317,18 @@ void checkRoute(const Route& route, const std::string& path, const TargetLookup&
                 std::vector<Error>& errors) {
   if (route.id.empty()) add(errors, fieldPath(path, "id"), "must not be empty");
   checkMatch(route.match, fieldPath(path, "match"), errors);
-  if (route.strip_prefix && route.match.path_prefix.empty()) {
-    add(errors, fieldPath(path, "rewrite.strip_prefix"), "needs match.path_prefix");
+  if (route.strip_prefix && route.match.path_prefix.empty() &&
+      route.match.path_separated_prefix.empty()) {
+    add(errors, fieldPath(path, "rewrite.strip_prefix"),
+        "needs match.path_prefix or match.path_separated_prefix");
   }
   checkSplit(route, fieldPath(path, "split"), lookup, errors);
+  checkSticky(route, fieldPath(path, "sticky"), errors);
+  for (size_t i = 0; i < route.faults.size(); ++i) {
+    checkFault(route, route.faults[i], fieldPath(path, "faults[" + std::to_string(i) + "]"),
+               errors);
+  }
+  checkOwner(route.owner, fieldPath(path, "owner"), errors);
   if (route.timeout_ms < kMinTimeoutMs || route.timeout_ms > kMaxTimeoutMs) {
     add(errors, fieldPath(path, "timeout_ms"), "must be an integer between 1 and 3600000");
   }
@@ -249,6 +368,21 @@ std::vector<Error> validate(const Config& config) {
     }
   }
   return errors;
+}
+
+}  // namespace turnout::config
+
+namespace turnout::config {
+
+std::vector<Error> checkIdentity(std::string_view text) {
+  size_t colon = text.find(':');
+  std::string_view name = text.substr(0, colon);
+  std::string_view version = colon == std::string_view::npos ? "-" : text.substr(colon + 1);
+  bool ok = !name.empty() && !version.empty();
+  for (char c : name) ok = ok && checks::isNameChar(c);
+  for (char c : version) ok = ok && (checks::isNameChar(c) || c == ',' || c == '=');
+  if (ok) return {};
+  return {Error{"", 0, "must be NAME or NAME:VERSION (letters, digits, '.', '_', '-')"}};
 }
 
 }  // namespace turnout::config

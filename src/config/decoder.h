@@ -5,6 +5,7 @@
 // config module.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
@@ -47,6 +48,12 @@ class Decoder {
   bool serviceObject(const Node& root, Service& out) {
     if (!rootIsMap(root, false)) return false;
     service(root, "", out);
+    return true;
+  }
+
+  bool listenerObject(const Node& root, Listener& out) {
+    if (!rootIsMap(root, false)) return false;
+    listener(root, "", out);
     return true;
   }
 
@@ -192,9 +199,10 @@ class Decoder {
   }
 
   void service(const Node& node, const std::string& path, Service& out) {
-    fields(node, path, {"name", "lb", "endpoints", "health_check", "outlier"},
+    fields(node, path, {"name", "lb", "endpoints", "health_check", "outlier", "owner"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "name") string(value, field, out.name);
+             if (key == "owner") string(value, field, out.owner);
              if (key == "lb") string(value, field, out.lb);
              if (key == "endpoints") items(value, field, out.endpoints, &Decoder::endpoint);
              if (key == "health_check" || key == "outlier") notYet(value, field);
@@ -213,7 +221,7 @@ class Decoder {
   void route(const Node& node, const std::string& path, Route& out) {
     fields(node, path,
            {"id", "priority", "match", "rewrite", "split", "timeout_ms", "sticky", "retries",
-            "faults"},
+            "faults", "owner"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "id") string(value, field, out.id);
              if (key == "priority") {
@@ -226,26 +234,47 @@ class Decoder {
              if (key == "timeout_ms") {
                integer(value, field, checks::kMinTimeoutMs, checks::kMaxTimeoutMs, out.timeout_ms);
              }
-             if (key == "sticky" || key == "retries" || key == "faults") notYet(value, field);
+             if (key == "sticky") sticky(value, field, out.sticky);
+             if (key == "faults") items(value, field, out.faults, &Decoder::fault);
+             if (key == "owner") string(value, field, out.owner);
+             if (key == "retries") notYet(value, field);
            });
   }
 
   void match(const Node& node, const std::string& path, RouteMatch& out) {
-    fields(node, path, {"host", "path", "path_prefix", "headers", "cookies", "source"},
+    fields(node, path,
+           {"host", "path", "path_prefix", "path_separated_prefix", "headers", "cookies", "source"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "host") string(value, field, out.host);
              if (key == "path") string(value, field, out.path);
              if (key == "path_prefix") string(value, field, out.path_prefix);
-             if (key == "headers") headers(value, field, out.headers);
-             if (key == "cookies" || key == "source") notYet(value, field);
+             if (key == "path_separated_prefix") string(value, field, out.path_separated_prefix);
+             if (key == "headers") stringMap(value, field, "header", out.headers);
+             if (key == "cookies") stringMap(value, field, "cookie", out.cookies);
+             if (key == "source") string(value, field, out.source);
            });
   }
 
-  void headers(const Node& node, const std::string& path, std::map<std::string, std::string>& out) {
+  void requestMatch(const Node& node, const std::string& path, RequestMatch& out) {
+    fields(node, path, {"headers", "cookies", "source"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "headers") stringMap(value, field, "header", out.headers);
+             if (key == "cookies") stringMap(value, field, "cookie", out.cookies);
+             if (key == "source") string(value, field, out.source);
+           });
+  }
+
+  // {name: value} with string keys, for header patterns and cookie values.
+  void stringMap(const Node& node, const std::string& path, std::string_view what,
+                 std::map<std::string, std::string>& out) {
     if (A::isNull(node)) return;
-    if (!A::isMap(node)) return fail(path, "must be a mapping of header name to pattern", node);
+    if (!A::isMap(node)) {
+      return fail(path, "must be a mapping of " + std::string(what) + " name to value", node);
+    }
     A::forEachEntry(node, [&](const MapKey& key, const Node& value) {
-      if (!key.is_string) return state_.fail(path, key.line, "header names must be strings");
+      if (!key.is_string) {
+        return state_.fail(path, key.line, std::string(what) + " names must be strings");
+      }
       std::string field = path + "." + std::string(key.text);
       state_.noteLine(field, key.line);
       auto [it, inserted] = out.try_emplace(std::string(key.text));
@@ -262,12 +291,82 @@ class Decoder {
   }
 
   void target(const Node& node, const std::string& path, SplitTarget& out) {
-    fields(node, path, {"service", "version", "weight"},
+    fields(node, path, {"service", "version", "weight", "match"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "service") string(value, field, out.service);
              if (key == "version") string(value, field, out.version);
              if (key == "weight") integer(value, field, 0, checks::kMaxWeight, out.weight);
+             if (key == "match") requestMatch(value, field, out.match);
            });
+  }
+
+  void sticky(const Node& node, const std::string& path, Sticky& out) {
+    fields(node, path, {"cookie", "path"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "cookie") string(value, field, out.cookie);
+             if (key == "path") string(value, field, out.path);
+           });
+  }
+
+  void fault(const Node& node, const std::string& path, Fault& out) {
+    fields(node, path, {"match", "version", "delay", "abort"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "match") requestMatch(value, field, out.match);
+             if (key == "version") string(value, field, out.version);
+             if (key == "delay") faultDelay(value, field, out.delay.emplace());
+             if (key == "abort") faultAbort(value, field, out.abort.emplace());
+           });
+  }
+
+  void faultDelay(const Node& node, const std::string& path, FaultDelay& out) {
+    fields(node, path, {"seconds", "percent", "from_header"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "seconds") seconds(value, field, out.ms);
+             if (key == "percent") percent(value, field, out.percent);
+             if (key == "from_header") boolean(value, field, out.from_header);
+           });
+  }
+
+  void faultAbort(const Node& node, const std::string& path, FaultAbort& out) {
+    fields(node, path, {"status", "percent", "from_header"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "status") abortStatus(value, field, out);
+             if (key == "percent") percent(value, field, out.percent);
+             if (key == "from_header") boolean(value, field, out.from_header);
+           });
+  }
+
+  // An HTTP status, or "drop" to close the connection without answering.
+  void abortStatus(const Node& node, const std::string& field, FaultAbort& out) {
+    std::string text;
+    int64_t status = 0;
+    if (A::readInteger(node, status) && status >= 200 && status <= 599) {
+      out.status = static_cast<uint32_t>(status);
+    } else if (A::readString(node, text) && text == "drop") {
+      out.drop = true;
+    } else {
+      fail(field, "must be an HTTP status between 200 and 599, or \"drop\"", node);
+    }
+  }
+
+  // Seconds with millisecond precision, up to an hour; a positive value below 1 ms is 1 ms.
+  void seconds(const Node& node, const std::string& field, uint32_t& out_ms) {
+    double value = 0;
+    if (!A::readNumber(node, value) || value < 0 || value > 3600) {
+      return fail(field, "must be a number of seconds between 0 and 3600", node);
+    }
+    double ms = value * 1000.0;
+    out_ms = ms > 0 && ms < 1 ? 1 : static_cast<uint32_t>(ms + 0.5);
+  }
+
+  void percent(const Node& node, const std::string& field, double& out) {
+    double value = 0;
+    if (!A::readNumber(node, value) || value < 0 || value > 100) {
+      return fail(field, "must be a number between 0 and 100", node);
+    }
+    // Kept at parts-per-million of requests, the precision the data path draws with, so the
+    // value survives a round trip through any encoding unchanged.
+    out = std::round(value * 10000.0) / 10000.0;
   }
 
   DecodeState& state_;

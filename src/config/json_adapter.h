@@ -33,6 +33,16 @@ struct JsonAdapter {
     return true;
   }
 
+  // Any JSON number (integers included), as a double.
+  static bool readNumber(Node node, double& out) {
+    if (node->kind != Kind::kInteger && node->kind != Kind::kHugeInteger &&
+        node->kind != Kind::kFloat) {
+      return false;
+    }
+    out = node->number;
+    return true;
+  }
+
   static bool readBool(Node node, bool& out) {
     if (node->kind != Kind::kBool) return false;
     out = node->boolean;

@@ -2,6 +2,8 @@
 // string is several times faster than building an nlohmann::json tree to dump it (GET
 // /v1/config of 10k routes). Field names are the decoder's (config/decoder.h).
 #include <cstdint>
+#include <cstdio>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -111,6 +113,109 @@ void appendEndpoint(std::string& out, const Endpoint& endpoint) {
   out += '}';
 }
 
+// Fields added after the first model are written only when set, so documents that do not use
+// them stay as they were (and as small).
+void appendOwner(std::string& out, const std::string& owner) {
+  if (owner.empty()) return;
+  appendKey(out, "owner");
+  appendString(out, owner);
+}
+
+void appendStringMap(std::string& out, const std::map<std::string, std::string>& map) {
+  out += '{';
+  bool first = true;
+  for (const auto& [name, value] : map) {
+    if (!first) out += ',';
+    first = false;
+    appendString(out, name);
+    out += ':';
+    appendString(out, value);
+  }
+  out += '}';
+}
+
+void appendRequestMatch(std::string& out, const RequestMatch& match) {
+  out += '{';
+  bool first = true;
+  auto key = [&](std::string_view name) {
+    appendKey(out, name, first);
+    first = false;
+  };
+  if (!match.headers.empty()) {
+    key("headers");
+    appendStringMap(out, match.headers);
+  }
+  if (!match.cookies.empty()) {
+    key("cookies");
+    appendStringMap(out, match.cookies);
+  }
+  if (!match.source.empty()) {
+    key("source");
+    appendString(out, match.source);
+  }
+  out += '}';
+}
+
+// Milliseconds as seconds: 3000 -> 3, 250 -> 0.25, 1 -> 0.001.
+void appendSeconds(std::string& out, uint32_t ms) {
+  out += std::to_string(ms / 1000);
+  uint32_t fraction = ms % 1000;
+  if (fraction == 0) return;
+  std::string digits = std::to_string(1000 + fraction).substr(1);
+  while (digits.back() == '0') digits.pop_back();
+  out += '.';
+  out += digits;
+}
+
+void appendPercent(std::string& out, double percent) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", percent);
+  out += text;
+}
+
+void appendFault(std::string& out, const Fault& fault) {
+  out += '{';
+  bool first = true;
+  auto key = [&](std::string_view name) {
+    appendKey(out, name, first);
+    first = false;
+  };
+  if (!fault.match.empty()) {
+    key("match");
+    appendRequestMatch(out, fault.match);
+  }
+  if (!fault.version.empty()) {
+    key("version");
+    appendString(out, fault.version);
+  }
+  if (fault.delay) {
+    key("delay");
+    if (fault.delay->from_header) {
+      out += "{\"from_header\":true";
+    } else {
+      out += "{\"seconds\":";
+      appendSeconds(out, fault.delay->ms);
+    }
+    appendKey(out, "percent");
+    appendPercent(out, fault.delay->percent);
+    out += '}';
+  }
+  if (fault.abort) {
+    key("abort");
+    if (fault.abort->from_header) {
+      out += "{\"from_header\":true";
+    } else if (fault.abort->drop) {
+      out += "{\"status\":\"drop\"";
+    } else {
+      out += "{\"status\":" + std::to_string(fault.abort->status);
+    }
+    appendKey(out, "percent");
+    appendPercent(out, fault.abort->percent);
+    out += '}';
+  }
+  out += '}';
+}
+
 void appendService(std::string& out, const Service& service) {
   appendKey(out += '{', "name", true);
   appendString(out, service.name);
@@ -118,6 +223,7 @@ void appendService(std::string& out, const Service& service) {
   appendString(out, service.lb);
   appendKey(out, "endpoints");
   appendList(out, service.endpoints, appendEndpoint);
+  appendOwner(out, service.owner);
   out += '}';
 }
 
@@ -128,17 +234,21 @@ void appendMatch(std::string& out, const RouteMatch& match) {
   appendString(out, match.path);
   appendKey(out, "path_prefix");
   appendString(out, match.path_prefix);
-  appendKey(out, "headers");
-  out += '{';
-  bool first = true;
-  for (const auto& [name, pattern] : match.headers) {
-    if (!first) out += ',';
-    first = false;
-    appendString(out, name);
-    out += ':';
-    appendString(out, pattern);
+  if (!match.path_separated_prefix.empty()) {
+    appendKey(out, "path_separated_prefix");
+    appendString(out, match.path_separated_prefix);
   }
-  out += "}}";
+  appendKey(out, "headers");
+  appendStringMap(out, match.headers);
+  if (!match.cookies.empty()) {
+    appendKey(out, "cookies");
+    appendStringMap(out, match.cookies);
+  }
+  if (!match.source.empty()) {
+    appendKey(out, "source");
+    appendString(out, match.source);
+  }
+  out += '}';
 }
 
 void appendTarget(std::string& out, const SplitTarget& target) {
@@ -148,6 +258,10 @@ void appendTarget(std::string& out, const SplitTarget& target) {
   appendString(out, target.version);
   appendKey(out, "weight");
   out += std::to_string(target.weight);
+  if (!target.match.empty()) {
+    appendKey(out, "match");
+    appendRequestMatch(out, target.match);
+  }
   out += '}';
 }
 
@@ -162,8 +276,23 @@ void appendRoute(std::string& out, const Route& route) {
   out += route.strip_prefix ? "{\"strip_prefix\":true}" : "{\"strip_prefix\":false}";
   appendKey(out, "split");
   appendList(out, route.split, appendTarget);
+  if (!route.sticky.cookie.empty()) {
+    appendKey(out, "sticky");
+    appendKey(out += '{', "cookie", true);
+    appendString(out, route.sticky.cookie);
+    if (!route.sticky.path.empty()) {
+      appendKey(out, "path");
+      appendString(out, route.sticky.path);
+    }
+    out += '}';
+  }
+  if (!route.faults.empty()) {
+    appendKey(out, "faults");
+    appendList(out, route.faults, appendFault);
+  }
   appendKey(out, "timeout_ms");
   out += std::to_string(route.timeout_ms);
+  appendOwner(out, route.owner);
   out += '}';
 }
 
@@ -180,6 +309,12 @@ std::string toJson(const Config& config) {
   appendKey(out, "routes");
   appendList(out, config.routes, appendRoute);
   out += '}';
+  return out;
+}
+
+std::string toJson(const Listener& listener) {
+  std::string out;
+  appendListener(out, listener);
   return out;
 }
 

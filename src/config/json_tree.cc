@@ -66,19 +66,23 @@ class TreeBuilder {
     return true;
   }
   bool number_integer(Json::number_integer_t value) {
-    add(JsonValue::Kind::kInteger).integer = value;
+    JsonValue& added = add(JsonValue::Kind::kInteger);
+    added.integer = value;
+    added.number = static_cast<double>(value);
     return true;
   }
   bool number_unsigned(Json::number_unsigned_t value) {
     if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      add(JsonValue::Kind::kHugeInteger);
+      add(JsonValue::Kind::kHugeInteger).number = static_cast<double>(value);
     } else {
-      add(JsonValue::Kind::kInteger).integer = static_cast<int64_t>(value);
+      JsonValue& added = add(JsonValue::Kind::kInteger);
+      added.integer = static_cast<int64_t>(value);
+      added.number = static_cast<double>(value);
     }
     return true;
   }
-  bool number_float(Json::number_float_t, const Json::string_t&) {
-    add(JsonValue::Kind::kFloat);  // never a valid value in the model: the kind is enough
+  bool number_float(Json::number_float_t value, const Json::string_t&) {
+    add(JsonValue::Kind::kFloat).number = value;  // finite: the parser refuses NaN and inf
     return true;
   }
   bool string(Json::string_t& value) {

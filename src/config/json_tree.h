@@ -31,6 +31,7 @@ struct JsonValue {
   Kind kind = Kind::kNull;
   bool boolean = false;
   int64_t integer = 0;           // kInteger; kHugeInteger is a whole number above INT64_MAX
+  double number = 0;             // kFloat, and kInteger / kHugeInteger as a double
   std::string text;              // kString
   std::string key;               // this value's key when it is a member of an object
   std::vector<JsonValue> items;  // members of an object or elements of an array, in order

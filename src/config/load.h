@@ -39,6 +39,13 @@ std::vector<Error> parseDocument(std::string_view text, Format format, Empty emp
 // against the running snapshot (config/checks.h). An empty body is an error ("empty document").
 std::vector<Error> parseService(std::string_view text, Format format, Service& out);
 std::vector<Error> parseRoute(std::string_view text, Format format, Route& out);
+std::vector<Error> parseListener(std::string_view text, Format format, Listener& out);
+
+// JSON this program wrote itself (the store's rows): types and field names are checked, the
+// semantic checks are not, so a row stays readable when a later version checks more.
+std::vector<Error> decodeStored(std::string_view json, Listener& out);
+std::vector<Error> decodeStored(std::string_view json, Service& out);
+std::vector<Error> decodeStored(std::string_view json, Route& out);
 
 // A list of endpoints, or an object {"endpoints": [...]}; field paths are
 // "endpoints[2].address" in both forms.
@@ -57,6 +64,7 @@ std::string formatError(std::string_view source, const Error& error);
 // read back to an equal object. Strings that are not valid UTF-8 (possible only in models
 // built in code) have each bad byte replaced by U+FFFD, so the output is always valid JSON.
 std::string toJson(const Config& config);  // {"listeners":[...],"services":[...],"routes":[...]}
+std::string toJson(const Listener& listener);
 std::string toJson(const Service& service);
 std::string toJson(const Route& route);
 std::string toJson(const Endpoint& endpoint);

@@ -30,6 +30,9 @@ struct Service {
   std::string name;
   std::string lb = "round_robin";  // random | round_robin | least_request (more in later issues)
   std::vector<Endpoint> endpoints;
+  // Who manages the object: "" for the native API and files, "a8" for /a8-admin. A compat API
+  // replaces the objects it owns and never touches the others.
+  std::string owner;
 
   bool operator==(const Service&) const = default;
 };
@@ -38,26 +41,85 @@ struct RouteMatch {
   std::string host;         // exact ("api.example.com") or wildcard ("*.example.com"); "" = any
   std::string path;         // exact path; "" = not set
   std::string path_prefix;  // prefix; "" = not set (and "/" matches everything)
+  // Envoy's path_separated_prefix: "/api" matches "/api" and "/api/..." but not "/apix".
+  std::string path_separated_prefix;
   std::map<std::string, std::string> headers;  // header name -> RE2 pattern (unanchored search)
+  std::map<std::string, std::string> cookies;  // cookie name -> exact value
+  // The caller this proxy stands for (--identity): "reviews" (any version), "reviews:v2" or
+  // Amalgam8's "reviews_v2". A route whose source is not this proxy's identity never matches.
+  std::string source;
 
   bool operator==(const RouteMatch&) const = default;
+};
+
+// Conditions on one request, for version selectors and faults; every listed one must hold.
+struct RequestMatch {
+  std::map<std::string, std::string> headers;  // header name -> RE2 pattern (unanchored search)
+  std::map<std::string, std::string> cookies;  // cookie name -> exact value
+  std::string source;                          // as RouteMatch::source
+
+  bool empty() const { return headers.empty() && cookies.empty() && source.empty(); }
+  bool operator==(const RequestMatch&) const = default;
 };
 
 struct SplitTarget {
   std::string service;
   std::string version;  // "" = every endpoint of the service
   uint32_t weight = 1;
+  // A selector: a target with a match takes the requests that match it (the first such target
+  // in order wins) and is never drawn by weight. Amalgam8's {v2={header="Foo:bar"}}.
+  RequestMatch match;
 
   bool operator==(const SplitTarget&) const = default;
+};
+
+// The version picked for a client sticks in a cookie while that version is still in the split.
+struct Sticky {
+  std::string cookie;  // "" = not sticky
+  std::string path;    // Path attribute; "" = the route's path prefix ("/" without one)
+
+  bool operator==(const Sticky&) const = default;
+};
+
+struct FaultDelay {
+  uint32_t ms = 0;             // fixed delay (the model's `seconds`, kept at ms precision)
+  double percent = 100;        // of the requests the fault applies to
+  bool from_header = false;    // delay from x-envoy-fault-delay-request (ms) instead of `ms`
+
+  bool operator==(const FaultDelay&) const = default;
+};
+
+struct FaultAbort {
+  uint32_t status = 0;       // 200-599; 0 with `drop` or `from_header`
+  bool drop = false;         // close the client connection with no response (status "drop")
+  double percent = 100;
+  bool from_header = false;  // status from x-envoy-fault-abort-request
+
+  bool operator==(const FaultAbort&) const = default;
+};
+
+// Envoy / Istio fault injection with Amalgam8's triggers. A fault applies when its match holds
+// and, with `version`, when version selection picked that version; then the delay (if any)
+// happens, then the abort (if any), each with its own percentage.
+struct Fault {
+  RequestMatch match;
+  std::string version;  // "" = whatever version was picked
+  std::optional<FaultDelay> delay;
+  std::optional<FaultAbort> abort;
+
+  bool operator==(const Fault&) const = default;
 };
 
 struct Route {
   std::string id;
   int32_t priority = 0;
   RouteMatch match;
-  bool strip_prefix = false;
+  bool strip_prefix = false;  // remove the matched path_prefix / path_separated_prefix
   std::vector<SplitTarget> split;
+  Sticky sticky;
+  std::vector<Fault> faults;
   uint32_t timeout_ms = 15000;
+  std::string owner;  // as Service::owner
 
   bool operator==(const Route&) const = default;
 };

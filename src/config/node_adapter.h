@@ -24,12 +24,13 @@ struct MapKey {
 // a quoted "5" where an integer is wanted.
 template <class A>
 concept NodeAdapter = requires(const typename A::Node& node, std::string& text, int64_t& number,
-                               bool& flag) {
+                               double& real, bool& flag) {
   { A::isNull(node) } -> std::same_as<bool>;
   { A::isMap(node) } -> std::same_as<bool>;
   { A::isSeq(node) } -> std::same_as<bool>;
   { A::readString(node, text) } -> std::same_as<bool>;
   { A::readInteger(node, number) } -> std::same_as<bool>;  // integers that fit int64 only
+  { A::readNumber(node, real) } -> std::same_as<bool>;  // any number, as a double
   { A::readBool(node, flag) } -> std::same_as<bool>;
   { A::line(node) } -> std::same_as<int>;  // 1-based, 0 when unknown
   // Visitation in document order, duplicates included (the decoder reports them):

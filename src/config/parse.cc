@@ -77,6 +77,14 @@ std::vector<Error> parseService(std::string_view text, Format format, Service& o
       [&](std::vector<Error>& errors) { checks::checkService(out, "", errors); });
 }
 
+std::vector<Error> parseListener(std::string_view text, Format format, Listener& out) {
+  out = Listener{};
+  return parse(
+      text, format, true,
+      [&](auto& decoder, const auto& root) { return decoder.listenerObject(root, out); },
+      [&](std::vector<Error>& errors) { checks::checkListener(out, "", errors); });
+}
+
 std::vector<Error> parseRoute(std::string_view text, Format format, Route& out) {
   out = Route{};
   return parse(
@@ -92,6 +100,33 @@ std::vector<Error> parseEndpoints(std::string_view text, Format format,
       text, format, true,
       [&](auto& decoder, const auto& root) { return decoder.endpointList(root, out); },
       [&](std::vector<Error>& errors) { checks::checkEndpoints(out, "endpoints", errors); });
+}
+
+namespace {
+
+void noChecks(std::vector<Error>&) {}
+
+}  // namespace
+
+std::vector<Error> decodeStored(std::string_view json, Listener& out) {
+  out = Listener{};
+  return parse(
+      json, Format::kJson, true,
+      [&](auto& decoder, const auto& root) { return decoder.listenerObject(root, out); }, noChecks);
+}
+
+std::vector<Error> decodeStored(std::string_view json, Service& out) {
+  out = Service{};
+  return parse(
+      json, Format::kJson, true,
+      [&](auto& decoder, const auto& root) { return decoder.serviceObject(root, out); }, noChecks);
+}
+
+std::vector<Error> decodeStored(std::string_view json, Route& out) {
+  out = Route{};
+  return parse(
+      json, Format::kJson, true,
+      [&](auto& decoder, const auto& root) { return decoder.routeObject(root, out); }, noChecks);
 }
 
 }  // namespace turnout::config

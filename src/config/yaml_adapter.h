@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -33,6 +34,15 @@ struct YamlAdapter {
     const std::string& text = node.Scalar();
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+  }
+
+  // A plain decimal number ("3", "0.5", "1e-3"); not ".inf", ".nan" or hex.
+  static bool readNumber(const Node& node, double& out) {
+    if (!isPlainScalar(node)) return false;
+    const std::string& text = node.Scalar();
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return !text.empty() && ec == std::errc() && end == text.data() + text.size() &&
+           std::isfinite(out);
   }
 
   static bool readBool(const Node& node, bool& out) {

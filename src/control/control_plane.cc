@@ -54,8 +54,11 @@ std::string digestOf(std::string_view bytes) {
   return std::string(hex) + ":" + std::to_string(bytes.size());
 }
 
-ControlPlane::ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_count)
-    : store_(std::move(store)), compiler_(worker_count) {}
+ControlPlane::ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_count,
+                           config::Identity identity)
+    : store_(std::move(store)),
+      identity_(std::move(identity)),
+      compiler_(worker_count, identity_) {}
 
 std::shared_ptr<const route::Snapshot> ControlPlane::compileAll(
     const config::Config& config, uint64_t revision, std::vector<config::Error>& errors) {
@@ -257,8 +260,55 @@ bool ControlPlane::changesSince(uint64_t since, size_t limit, std::vector<store:
   return store_->changesSince(since, limit, out, truncated, error);
 }
 
-config::Config ControlPlane::storedConfig() const {
-  config::Config config = current()->toConfig();
+ApplyResult ControlPlane::replaceOwned(const std::string& owner,
+                                       std::vector<config::Service> services,
+                                       std::vector<config::Route> routes,
+                                       std::string_view source) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  route::Change change;
+  change.kind = route::Change::Kind::kReplaceAll;
+  change.all = storedConfigOf(*current_);
+  config::Config& all = change.all;
+  std::erase_if(all.services, [&](const config::Service& s) { return s.owner == owner; });
+  std::erase_if(all.routes, [&](const config::Route& r) { return r.owner == owner; });
+  ApplyResult refused;
+  refused.revision = current_->revision();
+  refused.status = 409;
+  std::unordered_set<std::string_view> taken_services, taken_routes;
+  for (const auto& s : all.services) taken_services.insert(s.name);
+  for (const auto& r : all.routes) taken_routes.insert(r.id);
+  for (const auto& s : overlay_.services) taken_services.insert(s.name);
+  for (const auto& r : overlay_.routes) taken_routes.insert(r.id);
+  for (size_t i = 0; i < services.size(); ++i) {
+    if (taken_services.count(services[i].name) > 0) {
+      refused.errors.push_back({"services." + services[i].name, 0,
+                                "a service of that name exists and is not managed here"});
+    }
+  }
+  for (size_t i = 0; i < routes.size(); ++i) {
+    if (taken_routes.count(routes[i].id) > 0) {
+      refused.errors.push_back(
+          {"routes." + routes[i].id, 0, "a route of that id exists and is not managed here"});
+    }
+  }
+  if (!refused.errors.empty()) return refused;
+  for (auto& s : services) all.services.push_back(std::move(s));
+  for (auto& r : routes) all.routes.push_back(std::move(r));
+  return applyLocked(std::move(change), std::nullopt, source, Expect::kAny);
+}
+
+config::Config ControlPlane::ownedBy(const std::string& owner) const {
+  config::Config config = storedConfig();
+  std::erase_if(config.services, [&](const config::Service& s) { return s.owner != owner; });
+  std::erase_if(config.routes, [&](const config::Route& r) { return r.owner != owner; });
+  config.listeners.clear();
+  return config;
+}
+
+config::Config ControlPlane::storedConfig() const { return storedConfigOf(*current()); }
+
+config::Config ControlPlane::storedConfigOf(const route::Snapshot& snapshot) const {
+  config::Config config = snapshot.toConfig();
   std::unordered_set<std::string> overlay;
   for (const auto& s : overlay_.services) overlay.insert(s.name);
   for (const auto& r : overlay_.routes) overlay.insert(r.id);

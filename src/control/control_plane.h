@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/identity.h"
 #include "config/model.h"
 #include "route/snapshot.h"
 #include "store/store.h"
@@ -38,7 +39,8 @@ using Publisher = std::function<bool(std::shared_ptr<const route::Snapshot>)>;
 
 class ControlPlane {
  public:
-  ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_count);
+  ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_count,
+               config::Identity identity = {});
 
   // Loads the store and reconciles it with the configuration file, if any:
   //   - an empty store is seeded from the file (one change, source "config-file");
@@ -59,6 +61,11 @@ class ControlPlane {
   // Replaces the endpoints of service `name`, keeping the rest of it (404 if unknown).
   ApplyResult replaceEndpoints(const std::string& name, std::vector<config::Endpoint> endpoints,
                                std::optional<uint64_t> if_match, std::string_view source);
+  // Replaces every service and route owned by `owner` (a compat API: "a8") with `services`
+  // and `routes`, in one atomic change; other objects are kept as they are. A new object whose
+  // name an object of another owner holds is a 409.
+  ApplyResult replaceOwned(const std::string& owner, std::vector<config::Service> services,
+                           std::vector<config::Route> routes, std::string_view source);
   // False when the last publication left a worker behind (reported by /readyz).
   bool lastPublishPropagated() const { return propagated_; }
 
@@ -69,17 +76,22 @@ class ControlPlane {
                     bool* truncated, std::string& error);
   // The stored configuration (without the command-line overlay), and the overlay.
   config::Config storedConfig() const;
+  // The stored objects owned by `owner`.
+  config::Config ownedBy(const std::string& owner) const;
   const config::Config& overlay() const { return overlay_; }
+  const config::Identity& identity() const { return identity_; }
 
  private:
   std::shared_ptr<const route::Snapshot> compileAll(const config::Config& config, uint64_t revision,
                                                     std::vector<config::Error>& errors);
   bool touchesOverlay(const route::Change& change) const;
+  config::Config storedConfigOf(const route::Snapshot& snapshot) const;
   ApplyResult applyLocked(route::Change change, std::optional<uint64_t> if_match,
                           std::string_view source, Expect expect);
 
   mutable std::mutex mutex_;
   std::unique_ptr<store::Store> store_;
+  config::Identity identity_;
   route::Compiler compiler_;
   config::Config overlay_;
   Publisher publisher_;

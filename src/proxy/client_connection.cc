@@ -207,6 +207,11 @@ void ClientConnection::abort() {
   close();
 }
 
+void ClientConnection::dropConnection() {
+  ::shutdown(fd_, SHUT_WR);  // FIN first: a close with unread input alone would reset
+  close();
+}
+
 void ClientConnection::close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;

@@ -43,6 +43,9 @@ class ClientConnection final : public core::IoHandler {
   void exchangeDone(bool keep_alive);
   // Ends the connection at once (no response, or a truncated one).
   void abort();
+  // Closes the connection without answering (an injected "drop" fault): the client sees an
+  // empty reply, as from a crashed server.
+  void dropConnection();
   // Graceful end: no new request; idle connections close now.
   void beginDrain();
   bool idle() const;

@@ -8,6 +8,7 @@
 
 #include "proxy/client_connection.h"
 #include "proxy/error_page.h"
+#include "proxy/fault_counters.h"
 #include "proxy/forward_headers.h"
 
 namespace turnout::proxy {
@@ -49,6 +50,7 @@ Exchange::Exchange(ClientConnection& client, const http::RequestHead& head)
 
 Exchange::~Exchange() {
   timer_.cancel();
+  stopDelaying();
   if (upstream_ != nullptr) releaseUpstream(false);
 }
 
@@ -70,10 +72,12 @@ void Exchange::start(const http::RequestHead& head) {
   const route::CompiledRoute* route = routeRequest(head);
   if (route == nullptr) return failLocal(404, "no route matches this request");
   timeout_ms_ = route->source.timeout_ms;
-  const route::EndpointSet* set = pickVersion(*route);
-  if (set == nullptr) return failLocal(503, "no service version is available for this route");
-  endpoint_ = pickEndpoint(*set);
-  if (endpoint_ == nullptr) return failLocal(503, "no endpoint is available for this service");
+  const route::CompiledTarget* target = pickVersion(*route, head);
+  if (target == nullptr) return failLocal(503, "no service version is available for this route");
+  if (endpoints_ == nullptr) {
+    return failLocal(503, "service '" + target->service + "' has no endpoint of version '" +
+                              target->version + "'");
+  }
   if (!bufferedBodyIsWellFormed()) return;
 
   const std::string path = route->upstreamPath(head.path);
@@ -85,6 +89,13 @@ void Exchange::start(const http::RequestHead& head) {
   info.strip_expect = expect_continue_;
   upstream_head_.reserve(head.head_bytes + 160);
   appendUpstreamRequestHead(upstream_head_, head, info);
+  if (!route->faults.empty() && injectFaults(*route, *target, head)) return;
+  proceedToUpstream();
+}
+
+void Exchange::proceedToUpstream() {
+  endpoint_ = pickEndpoint(*endpoints_);
+  if (endpoint_ == nullptr) return failLocal(503, "no endpoint is available for this service");
   forward();
 }
 
@@ -97,13 +108,75 @@ const route::CompiledRoute* Exchange::routeRequest(const http::RequestHead& head
   return snapshot_->match(input);
 }
 
-const route::EndpointSet* Exchange::pickVersion(const route::CompiledRoute& route) {
-  const route::CompiledTarget* target = route.pickTarget(worker_.rng());
-  if (target == nullptr) return nullptr;
-  const route::CompiledService* service = snapshot_->service(target->service);
+// Picks the split target (sticky cookie, selectors, weights) and its endpoints; remembers the
+// cookie line the response will carry.
+const route::CompiledTarget* Exchange::pickVersion(const route::CompiledRoute& route,
+                                                   const http::RequestHead& head) {
+  route::VersionPick pick = route.pickVersion(head.headers, worker_.rng());
+  if (pick.target == nullptr) return nullptr;
+  const route::CompiledService* service = snapshot_->service(pick.target->service);
   if (service == nullptr) return nullptr;
-  service_ = &target->service;
-  return service->forVersion(target->version);
+  service_ = &pick.target->service;
+  endpoints_ = service->forVersion(pick.target->version);
+  if (pick.cookie == route::VersionPick::Cookie::kSet) {
+    response_lines_ = route.sticky.set_prefix;
+    response_lines_ += pick.target->label;
+    response_lines_ += route.sticky.set_suffix;
+  } else if (pick.cookie == route::VersionPick::Cookie::kExpire) {
+    response_lines_ = route.sticky.expire_line;
+  }
+  return pick.target;
+}
+
+// Delay first (a timer: the worker goes on serving others), then abort. True when the faults
+// took the request over; false when it goes upstream now, untouched.
+bool Exchange::injectFaults(const route::CompiledRoute& route, const route::CompiledTarget& target,
+                            const http::RequestHead& head) {
+  route::FaultPlan plan = route.planFaults(target, head.headers, worker_.rng());
+  if (!plan.any()) return false;
+  FaultCounters& counters = faultCounters();
+  if (plan.delay_ms > 0) {
+    if (counters.active_delays.fetch_add(1, std::memory_order_relaxed) >=
+        worker_.settings().max_active_faults) {
+      counters.active_delays.fetch_sub(1, std::memory_order_relaxed);
+      counters.overflow.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    counters.delays.fetch_add(1, std::memory_order_relaxed);
+    delaying_ = true;
+  }
+  fault_trigger_name_.assign(plan.trigger_name);
+  fault_trigger_value_.assign(plan.trigger_value);
+  pending_abort_status_ = plan.abort_status;
+  pending_drop_ = plan.drop;
+  if (!delaying_) {
+    endFaults();
+    return true;
+  }
+  phase_ = Phase::kDelaying;
+  timer_.arm(worker_.loop().timers(), plan.delay_ms);
+  return true;
+}
+
+// After the delay (or at once without one): the abort, if one fired, or on upstream.
+void Exchange::endFaults() {
+  stopDelaying();
+  if (pending_drop_) {
+    faultCounters().drops.fetch_add(1, std::memory_order_relaxed);
+    phase_ = Phase::kDone;
+    return client_.dropConnection();
+  }
+  if (pending_abort_status_ != 0) {
+    faultCounters().aborts.fetch_add(1, std::memory_order_relaxed);
+    return failLocal(static_cast<int>(pending_abort_status_), "fault injected: abort");
+  }
+  proceedToUpstream();
+}
+
+void Exchange::stopDelaying() {
+  if (!delaying_) return;
+  delaying_ = false;
+  faultCounters().active_delays.fetch_sub(1, std::memory_order_relaxed);
 }
 
 const route::Endpoint* Exchange::pickEndpoint(const route::EndpointSet& set) {
@@ -226,6 +299,7 @@ void Exchange::armRequestTimer() {
 
 void Exchange::onClientData() {
   if (phase_ == Phase::kTunnel) return pumpTunnel();
+  if (phase_ == Phase::kDelaying) return;  // the body waits in the buffer until the delay ends
   if (!request_done_) {
     if (phase_ != Phase::kConnecting) pumpRequestBody();
     return;
@@ -303,6 +377,7 @@ bool Exchange::handleResponseHead() {
   ClientResponseInfo info;
   info.request_id = request_id_;
   info.close = close_client;
+  info.extra_lines = response_lines_;
   if (close_client) client_keep_alive_ = false;
   client_head_.clear();
   appendClientResponseHead(client_head_, response_, info);
@@ -489,6 +564,8 @@ void Exchange::onTimer() {
           504, "upstream did not answer within " + std::to_string(timeout_ms_) + " ms");
     case Phase::kRelayingBody:
       return upstreamFailed(504, "upstream stopped sending the response body");
+    case Phase::kDelaying:
+      return endFaults();
     default:
       return;
   }

@@ -1,5 +1,5 @@
 // One request and its response, proxied. The phases run top to bottom:
-//   route -> pick version -> pick endpoint -> forward head -> stream request body
+//   route -> pick version -> faults -> pick endpoint -> forward head -> stream request body
 //   -> relay response head -> relay response body (or tunnel after a 101) -> finish.
 // An exchange talks to the client through ClientConnection and to the upstream through an
 // UpstreamConnection borrowed from the worker's pool; routing and balancing come from the
@@ -38,13 +38,26 @@ class Exchange final : public upstream::UpstreamUser {
   void onUpstreamError(int err) override;
 
  private:
-  enum class Phase : uint8_t { kConnecting, kWaitingHead, kRelayingBody, kTunnel, kDone };
+  enum class Phase : uint8_t {
+    kDelaying,  // an injected delay runs; nothing is upstream yet
+    kConnecting,
+    kWaitingHead,
+    kRelayingBody,
+    kTunnel,
+    kDone
+  };
 
   // Phases, in request order.
   const route::CompiledRoute* routeRequest(const http::RequestHead& head);
-  const route::EndpointSet* pickVersion(const route::CompiledRoute& route);
-  const route::Endpoint* pickEndpoint(const route::EndpointSet& set);
+  const route::CompiledTarget* pickVersion(const route::CompiledRoute& route,
+                                           const http::RequestHead& head);
   bool bufferedBodyIsWellFormed();
+  bool injectFaults(const route::CompiledRoute& route, const route::CompiledTarget& target,
+                    const http::RequestHead& head);
+  void endFaults();
+  void stopDelaying();
+  void proceedToUpstream();
+  const route::Endpoint* pickEndpoint(const route::EndpointSet& set);
   void forward(bool fresh_connection = false);
   void pumpRequestBody();
   void armRequestTimer();
@@ -89,6 +102,15 @@ class Exchange final : public upstream::UpstreamUser {
   http::ChunkedScanner request_chunks_;
   bool request_done_ = false;
   bool request_body_started_ = false;
+
+  // Version selection and faults.
+  const route::EndpointSet* endpoints_ = nullptr;  // of the picked version, in the lease
+  std::string response_lines_;  // sticky cookie line(s) for the response head
+  bool delaying_ = false;       // counted in faultCounters().active_delays
+  uint32_t pending_abort_status_ = 0;
+  bool pending_drop_ = false;
+  std::string fault_trigger_name_;  // the header that triggered a fault (access log)
+  std::string fault_trigger_value_;
 
   // Upstream.
   const route::Endpoint* endpoint_ = nullptr;

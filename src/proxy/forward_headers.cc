@@ -131,6 +131,7 @@ void appendClientResponseHead(std::string& out, const http::ResponseHead& head,
   } else if (info.close) {
     appendField(out, "Connection", "close");
   }
+  out.append(info.extra_lines);
   out.append("\r\n");
 }
 

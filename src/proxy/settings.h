@@ -18,6 +18,9 @@ struct ProxySettings {
   size_t max_buffered_bytes = 256 * 1024;  // per direction, before reading pauses
   upstream::PoolSettings pool;
   bool dry_run = false;  // paralarva -d: answer 200 without an upstream
+  // Concurrent injected delays per process (Envoy's max_active_faults); past it a request
+  // gets no fault at all, and faultCounters().overflow says so.
+  uint32_t max_active_faults = 1000;
 };
 
 }  // namespace turnout::proxy

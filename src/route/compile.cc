@@ -60,34 +60,111 @@ int hostClass(const CompiledRoute& r) {
 
 int pathClass(const CompiledRoute& r) {
   if (!r.source.match.path.empty()) return 0;
-  return r.source.match.path_prefix.empty() ? 2 : 1;
+  return r.prefix().empty() ? 2 : 1;
 }
 
 auto sortKey(const CompiledRoute& r) {
   size_t suffix = r.host_kind == CompiledRoute::HostKind::kWildcard ? r.host.size() : 0;
-  size_t prefix = r.source.match.path_prefix.size();
+  size_t prefix = r.prefix().size();
   // Negated where larger is more specific, so the whole tuple sorts ascending.
   return std::make_tuple(-static_cast<int64_t>(r.source.priority), hostClass(r),
                          -static_cast<int64_t>(suffix), pathClass(r), -static_cast<int64_t>(prefix),
                          -static_cast<int64_t>(r.headers.size()));
 }
 
+std::unique_ptr<RE2> compilePattern(const std::string& pattern) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  return std::make_unique<RE2>(pattern, options);
+}
+
+CompiledConditions compileConditions(const config::RequestMatch& match,
+                                     const config::Identity& identity) {
+  CompiledConditions out;
+  for (const auto& [name, pattern] : match.headers) {
+    out.headers.emplace_back(name, compilePattern(pattern));
+  }
+  out.cookies.assign(match.cookies.begin(), match.cookies.end());
+  out.never = !identity.matches(match.source);
+  return out;
+}
+
+// The sticky cookie value of each target: its version, unless the split spans services.
+void labelTargets(std::vector<CompiledTarget>& targets) {
+  bool one_service = true;
+  for (const CompiledTarget& target : targets) {
+    one_service = one_service && target.service == targets.front().service;
+  }
+  for (CompiledTarget& target : targets) {
+    target.label = one_service ? target.version : target.service + ":" + target.version;
+  }
+}
+
+void compileTargets(const config::Route& source, const config::Identity& identity,
+                    CompiledRoute& route) {
+  for (const config::SplitTarget& target : source.split) {
+    CompiledTarget compiled{target.service, target.version, target.weight, 0, "", nullptr};
+    if (!target.match.empty()) {
+      compiled.selector =
+          std::make_unique<CompiledConditions>(compileConditions(target.match, identity));
+      route.has_selectors = true;
+    } else {
+      route.total_weight += target.weight;
+      compiled.cumulative = route.total_weight;
+    }
+    route.targets.push_back(std::move(compiled));
+  }
+  labelTargets(route.targets);
+}
+
+void compileSticky(const config::Route& source, CompiledRoute& route) {
+  CompiledSticky& sticky = route.sticky;
+  sticky.cookie = source.sticky.cookie;
+  if (sticky.cookie.empty()) return;
+  std::string path = source.sticky.path;
+  if (path.empty()) path = route.prefix().empty() ? "/" : std::string(route.prefix());
+  sticky.set_prefix = "Set-Cookie: " + sticky.cookie + "=";
+  sticky.set_suffix = "; Path=" + path + "\r\n";
+  sticky.expire_line = "Set-Cookie: " + sticky.cookie + "=; Path=" + path +
+                       "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r\n";
+  for (const CompiledTarget& target : route.targets) {
+    sticky.several_labels = sticky.several_labels || target.label != route.targets.front().label;
+  }
+}
+
+uint32_t toPpm(double percent) { return static_cast<uint32_t>(percent * 10000.0 + 0.5); }
+
+void compileFaults(const config::Route& source, const config::Identity& identity,
+                   CompiledRoute& route) {
+  for (const config::Fault& fault : source.faults) {
+    if (!identity.matches(fault.match.source)) continue;  // scoped to another caller
+    CompiledFault compiled;
+    compiled.when = compileConditions(fault.match, identity);
+    compiled.version = fault.version;
+    compiled.delay = fault.delay;
+    compiled.abort = fault.abort;
+    if (fault.delay) compiled.delay_ppm = toPpm(fault.delay->percent);
+    if (fault.abort) compiled.abort_ppm = toPpm(fault.abort->percent);
+    if (!fault.match.headers.empty()) compiled.trigger_header = fault.match.headers.begin()->first;
+    route.faults.push_back(std::move(compiled));
+  }
+}
+
 }  // namespace
 
-std::unique_ptr<CompiledRoute> compileRoute(const config::Route& source) {
+std::unique_ptr<CompiledRoute> compileRoute(const config::Route& source,
+                                            const config::Identity& identity) {
   auto route = std::make_unique<CompiledRoute>();
   route->source = source;
   compileHost(source.match.host, *route);
-  RE2::Options options;
-  options.set_log_errors(false);
   for (const auto& [name, pattern] : source.match.headers) {
-    route->headers.emplace_back(name, std::make_unique<RE2>(pattern, options));
+    route->headers.emplace_back(name, compilePattern(pattern));
   }
-  for (const config::SplitTarget& target : source.split) {
-    route->total_weight += target.weight;
-    route->targets.push_back(
-        CompiledTarget{target.service, target.version, target.weight, route->total_weight});
-  }
+  route->cookies.assign(source.match.cookies.begin(), source.match.cookies.end());
+  route->never = !identity.matches(source.match.source);
+  compileTargets(source, identity, *route);
+  compileSticky(source, *route);
+  compileFaults(source, identity, *route);
   return route;
 }
 

@@ -62,16 +62,17 @@ ChunkedList<ServiceEntry>::Pos servicePos(const SnapshotState& state, uint64_t s
 
 // Compiles every route again in document order, with `source` replacing the route of its id
 // or appended: fresh ranks, when a change finds none left at its place.
-void recompileAll(SnapshotState& state, const config::Route& source) {
+void recompileAll(SnapshotState& state, const config::Route& source,
+                  const config::Identity& identity) {
   std::vector<std::unique_ptr<CompiledRoute>> routes;
   routes.reserve(state.route_docs.size() + 1);
   bool replaced = false;
   state.route_docs.forEach([&](const RouteEntry& entry) {
     bool same = entry.route->source.id == source.id;
     replaced = replaced || same;
-    routes.push_back(compileRoute(same ? source : entry.route->source));
+    routes.push_back(compileRoute(same ? source : entry.route->source, identity));
   });
-  if (!replaced) routes.push_back(compileRoute(source));
+  if (!replaced) routes.push_back(compileRoute(source, identity));
   buildRoutes(state, std::move(routes));
 }
 
@@ -131,7 +132,9 @@ bool Compiler::replaceAll(Snapshot& next, const config::Config& config,
   state.service_docs.assign(std::move(services));
   std::vector<std::unique_ptr<CompiledRoute>> routes;
   routes.reserve(config.routes.size());
-  for (const config::Route& route : config.routes) routes.push_back(compileRoute(route));
+  for (const config::Route& route : config.routes) {
+    routes.push_back(compileRoute(route, identity_));
+  }
   buildRoutes(state, std::move(routes));
   return true;
 }
@@ -142,7 +145,9 @@ bool Compiler::upsertRoute(Snapshot& next, const config::Route& source,
   checks::checkRoute(source, "", lookupIn(next), errors);
   if (errors.size() != error_count) return false;
   SnapshotState& state = *next.state_;
-  if (!placeRoute(state, compileRoute(source))) recompileAll(state, source);
+  if (!placeRoute(state, compileRoute(source, identity_))) {
+    recompileAll(state, source, identity_);
+  }
   return true;
 }
 

@@ -19,7 +19,7 @@ Slot slotOf(const CompiledRoute& route) {
   // A route with both an exact path and a prefix can only match its exact path; the prefix is
   // checked again by matchesRequest.
   if (!match.path.empty()) return Slot{match.path, true};
-  return Slot{match.path_prefix, false};
+  return Slot{route.prefix(), false};
 }
 
 RouteList& listOf(PathNode& node, const Slot& slot) {

@@ -14,12 +14,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "config/identity.h"
 #include "config/model.h"
 #include "http/message.h"
 
@@ -81,29 +83,104 @@ struct CompiledService {
   const EndpointSet* forVersion(std::string_view version) const;  // "" = all; nullptr if unknown
 };
 
+// Request conditions compiled from a config::RequestMatch: a version selector or a fault's
+// trigger. Every listed condition must hold.
+struct CompiledConditions {
+  std::vector<std::pair<std::string, std::unique_ptr<re2::RE2>>> headers;
+  std::vector<std::pair<std::string, std::string>> cookies;  // name, exact value
+  bool never = false;  // its source is not this proxy's identity: it cannot hold here
+
+  CompiledConditions();
+  CompiledConditions(CompiledConditions&&) noexcept;
+  CompiledConditions& operator=(CompiledConditions&&) noexcept;
+  ~CompiledConditions();
+  bool matches(const std::vector<http::HeaderField>& request_headers) const;
+};
+
 struct CompiledTarget {
   std::string service;
   std::string version;
   uint32_t weight = 0;
-  uint64_t cumulative = 0;  // running weight sum, for the weighted pick
+  uint64_t cumulative = 0;  // running weight sum over the weighted targets, for the draw
+  // What the sticky cookie holds for this target: the version, or "service:version" when the
+  // split spans several services.
+  std::string label;
+  std::unique_ptr<CompiledConditions> selector;  // set: taken on a match, never drawn
 };
+
+// The sticky cookie's lines, built once per route: the data path only picks one.
+struct CompiledSticky {
+  std::string cookie;        // "" = not sticky
+  std::string set_prefix;    // "Set-Cookie: version="
+  std::string set_suffix;    // "; Path=/helloworld\r\n"
+  std::string expire_line;   // "Set-Cookie: version=; Path=/helloworld; Max-Age=0; Expires=...\r\n"
+  bool several_labels = false;  // otherwise there is nothing to stick to
+};
+
+// What version selection decided for one request.
+struct VersionPick {
+  const CompiledTarget* target = nullptr;  // nullptr: no target has a positive weight
+  enum class Cookie : uint8_t { kKeep, kSet, kExpire } cookie = Cookie::kKeep;
+};
+
+struct CompiledFault {
+  CompiledConditions when;
+  std::string version;  // "" = any picked version
+  std::optional<config::FaultDelay> delay;
+  std::optional<config::FaultAbort> abort;
+  uint32_t delay_ppm = 0;  // percent as parts per million
+  uint32_t abort_ppm = 0;
+  std::string trigger_header;  // the first header of `when`, for the access log's gremlin fields
+};
+
+// The faults one request gets: delays add up, the first abort that fires wins.
+struct FaultPlan {
+  uint32_t delay_ms = 0;
+  uint32_t abort_status = 0;  // 0 = no abort
+  bool drop = false;          // close the client connection instead of answering
+  std::string_view trigger_name;   // header that triggered the first applied fault (or "")
+  std::string_view trigger_value;  // its value in the request
+  bool any() const { return delay_ms > 0 || abort_status != 0 || drop; }
+};
+
+// Draws in [0, 1'000'000): a fault with percent p fires when draw < p * 10'000.
+inline constexpr uint32_t kPpm = 1'000'000;
 
 struct CompiledRoute {
   config::Route source;
   enum class HostKind : uint8_t { kAny, kExact, kWildcard } host_kind = HostKind::kAny;
   std::string host;  // lowercased; for kWildcard the suffix with its dot (".example.com")
   std::vector<std::pair<std::string, std::unique_ptr<re2::RE2>>> headers;
+  std::vector<std::pair<std::string, std::string>> cookies;  // name, exact value
+  bool never = false;  // match.source is not this proxy's identity
   std::vector<CompiledTarget> targets;
-  uint64_t total_weight = 0;
+  uint64_t total_weight = 0;  // of the targets without a selector
+  bool has_selectors = false;
+  CompiledSticky sticky;
+  std::vector<CompiledFault> faults;  // only those whose source is this proxy's identity
   uint64_t rank = 0;  // position in the global match order (lower wins)
 
   ~CompiledRoute();
+  // path_prefix or path_separated_prefix, whichever is set ("" for none).
+  std::string_view prefix() const;
   bool matchesRequest(std::string_view path, const std::vector<http::HeaderField>& headers) const;
-  // Weighted pick of a split target; nullptr when every weight is 0.
+  // Weighted pick of a split target among those without a selector; nullptr when every weight
+  // is 0.
   const CompiledTarget* pickTarget(std::mt19937_64& rng) const;
+  // Version selection: the sticky cookie while its target still exists, then the first
+  // selector that matches, then the weighted draw.
+  VersionPick pickVersion(const std::vector<http::HeaderField>& headers,
+                          std::mt19937_64& rng) const;
+  // The faults that fire for this request once `target` is picked.
+  FaultPlan planFaults(const CompiledTarget& target, const std::vector<http::HeaderField>& headers,
+                       std::mt19937_64& rng) const;
   // The path sent upstream: with strip_prefix, the matched prefix removed ("/" if nothing is left).
   std::string upstreamPath(std::string_view path) const;
 };
+
+// The value of cookie `name` in the request's Cookie headers; sets *found.
+std::string_view findCookie(const std::vector<http::HeaderField>& headers, std::string_view name,
+                            bool* found);
 
 struct MatchInput {
   std::string_view host;  // Host header or absolute-form authority, as sent (any case, maybe :port)
@@ -174,7 +251,10 @@ enum class Refusal : uint8_t { kNone, kInvalid, kNotFound, kConflict };
 // Builds snapshots. Lives on the control thread; not thread-safe.
 class Compiler {
  public:
-  explicit Compiler(uint32_t worker_count) : worker_count_(worker_count) {}
+  // `identity` is the caller this proxy stands for (--identity): routes, selectors and faults
+  // scoped to another source are compiled inert.
+  explicit Compiler(uint32_t worker_count, config::Identity identity = {})
+      : worker_count_(worker_count), identity_(std::move(identity)) {}
 
   // Validates `change` against `previous` (nullptr = empty) and returns the next snapshot with
   // revision `revision` (0: previous+1), or nullptr with `errors` filled (field paths as in
@@ -198,6 +278,7 @@ class Compiler {
                      std::vector<config::Error>& errors) const;
 
   uint32_t worker_count_;
+  config::Identity identity_;
   mutable Refusal last_refusal_ = Refusal::kNone;
 };
 

@@ -228,7 +228,7 @@ TEST(JsonSyntaxTest, DeepNestingIsRefusedWithoutRecursing) {
   // 64 levels are fine (then refused by the decoder as a value of the wrong shape).
   std::string ok = R"({"id":"r","split":[{"service":"s"}],"sticky":)" + std::string(63, '[') +
                    std::string(63, ']') + "}";
-  EXPECT_EQ(routeErrors(ok), std::vector<std::string>{"sticky: not supported yet"});
+  EXPECT_EQ(routeErrors(ok), std::vector<std::string>{"sticky: must be a mapping"});
 }
 
 TEST(JsonSyntaxTest, DeepYamlNeverCrashes) {
@@ -400,7 +400,7 @@ TEST(JsonObjectTest, RouteLocalChecksOnly) {
                                 "id: must not be empty", "match.host: must not include a port",
                                 "match.headers.X-A: invalid regular expression: missing ): (",
                                 "match.headers.bad name: invalid header name",
-                                "split: at least one weight must be positive"}));
+                                "split: at least one target without a match must have a positive weight"}));
   EXPECT_EQ(routeErrors(R"({"id":"r"})"), std::vector<std::string>{"split: must not be empty"});
 }
 

@@ -214,7 +214,7 @@ TEST(LoadTest, RouteMatchErrors) {
                            "      path_prefix: /api\n"               // 11
                            "      headers:\n"
                            "        X-User: \"(unclosed\"\n"      // 13
-                           "      cookies: {user: jason}\n"       // 14
+                           "      cookies: {\"bad name\": jason}\n"  // 14
                            "    rewrite: {strip_prefix: true}\n"  // 15
                            "    split: [{service: svc}]\n"
                            "  - id: r\n"                                     // 17
@@ -227,7 +227,7 @@ TEST(LoadTest, RouteMatchErrors) {
                 "11: routes[0].match.path_prefix: path and path_prefix cannot both be set",
                 "13: routes[0].match.headers.X-User: invalid regular expression: missing ): "
                 "(unclosed",
-                "14: routes[0].match.cookies: not supported yet",
+                "14: routes[0].match.cookies.bad name: invalid cookie name",
                 "17: routes[1].id: duplicate route id 'r'",
                 "18: routes[1].match.host: must be a host name (\"api.example.com\") or a "
                 "wildcard (\"*.example.com\")",
@@ -242,7 +242,7 @@ TEST(LoadTest, StripPrefixNeedsPathPrefix) {
                            "    rewrite: {strip_prefix: true}\n"
                            "    split: [{service: svc}]\n"));
   EXPECT_EQ(errors,
-            std::vector<std::string>{"9: routes[0].rewrite.strip_prefix: needs match.path_prefix"});
+            std::vector<std::string>{"9: routes[0].rewrite.strip_prefix: needs match.path_prefix or match.path_separated_prefix"});
 }
 
 TEST(LoadTest, SplitErrors) {
@@ -264,7 +264,7 @@ TEST(LoadTest, SplitErrors) {
                 "10: routes[0].split[1].version: service 'svc' has no endpoint with version 'v3'",
                 "11: routes[0].split[2].service: must not be empty",
                 "13: routes[1].split: must not be empty",
-                "15: routes[2].split: at least one weight must be positive",
+                "15: routes[2].split: at least one target without a match must have a positive weight",
                 "16: routes[3].split: must not be empty"}));
 }
 
@@ -283,7 +283,7 @@ TEST(LoadTest, ReportsEveryErrorAtOnce) {
 }
 
 // The DESIGN model names fields whose features have not landed yet. Accepting them would
-// store nothing and let a user believe a fault or a health check is on: they are refused.
+// store nothing and let a user believe a retry or a health check is on: they are refused.
 TEST(LoadTest, FieldsOfFeaturesNotBuiltYetAreRefused) {
   auto errors = errorsOf(
       "services:\n"
@@ -294,14 +294,10 @@ TEST(LoadTest, FieldsOfFeaturesNotBuiltYetAreRefused) {
       "routes:\n"
       "  - id: r\n"
       "    split: [{service: svc}]\n"
-      "    sticky: {cookie: version}\n"
-      "    retries: {attempts: 2}\n"
-      "    faults: [{abort: {status: 503, percent: 10}}]\n");
+      "    retries: {attempts: 2}\n");
   EXPECT_EQ(errors, (std::vector<std::string>{"4: services[0].health_check: not supported yet",
                                               "5: services[0].outlier: not supported yet",
-                                              "9: routes[0].sticky: not supported yet",
-                                              "10: routes[0].retries: not supported yet",
-                                              "11: routes[0].faults: not supported yet"}));
+                                              "9: routes[0].retries: not supported yet"}));
 }
 
 TEST(LoadTest, FormatError) {
