@@ -38,8 +38,8 @@ AdminResponse metrics(Context& ctx) {
          "\n";
   out += "turnout_faults_injected_total{kind=\"abort\"} " + std::to_string(faults.aborts.load()) +
          "\n";
-  out += "turnout_faults_injected_total{kind=\"drop\"} " + std::to_string(faults.drops.load()) +
-         "\n";
+  out +=
+      "turnout_faults_injected_total{kind=\"drop\"} " + std::to_string(faults.drops.load()) + "\n";
   counter(out, "turnout_faults_overflow_total",
           "Requests that passed without faults because max_active_faults delays were running.",
           "counter");

@@ -59,7 +59,9 @@ json faultOf(const config::Route& route, const config::Fault& fault) {
   out["delay"] = fault.delay ? fault.delay->ms / 1000.0 : 0.0;
   out["delay_probability"] = fault.delay ? fault.delay->percent / 100.0 : 0.0;
   out["abort_probability"] = fault.abort ? fault.abort->percent / 100.0 : 0.0;
-  out["return_code"] = !fault.abort ? 0 : fault.abort->drop ? -1 : static_cast<int>(fault.abort->status);
+  out["return_code"] = !fault.abort        ? 0
+                       : fault.abort->drop ? -1
+                                           : static_cast<int>(fault.abort->status);
   return out;
 }
 
@@ -73,7 +75,8 @@ std::string renderA8State(const config::Config& owned) {
     services[route.id] = serviceOf(route);
     for (const config::Fault& fault : route.faults) faults.push_back(faultOf(route, fault));
   }
-  json state{{"services", services}, {"upstreams", upstreamsOf(owned.services)}, {"faults", faults}};
+  json state{
+      {"services", services}, {"upstreams", upstreamsOf(owned.services)}, {"faults", faults}};
   return state.dump();
 }
 

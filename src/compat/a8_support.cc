@@ -148,7 +148,8 @@ std::vector<LuaSelector> selectorsFromJson(const json& value, const std::string&
     if (const json* header = member(condition, "header")) {
       selector.header = readString(*header, at + ".header");
     }
-    if (const json* user = member(condition, "user")) selector.user = readString(*user, at + ".user");
+    if (const json* user = member(condition, "user"))
+      selector.user = readString(*user, at + ".user");
     selectors.push_back(std::move(selector));
   }
   return selectors;

@@ -40,9 +40,9 @@ Upstream readUpstream(const std::string& name, const json& value) {
     const json* port = member(server, "port");
     if (host == nullptr || host->is_null()) throw Invalid(server_field, "null host for server");
     if (port == nullptr || port->is_null()) throw Invalid(server_field, "null port for server");
-    upstream.addresses.push_back(
-        endpointAddress(readString(*host, server_field + ".host"),
-                        readPort(*port, server_field + ".port"), server_field));
+    upstream.addresses.push_back(endpointAddress(readString(*host, server_field + ".host"),
+                                                 readPort(*port, server_field + ".port"),
+                                                 server_field));
   }
   return upstream;
 }
@@ -80,7 +80,8 @@ config::SplitTarget selectorTarget(const std::string& service, const LuaSelector
 
 // Header and user selectors first (they are decisions, not draws), then the weighted versions
 // and the default with what is left of the weight.
-std::vector<config::SplitTarget> splitOf(const std::string& service, const std::string& default_version,
+std::vector<config::SplitTarget> splitOf(const std::string& service,
+                                         const std::string& default_version,
                                          const std::vector<LuaSelector>& selectors) {
   std::vector<config::SplitTarget> split;
   uint32_t weighted = 0;
@@ -111,12 +112,13 @@ config::Route routeOf(const std::string& service, const json& value) {
   }
   if (const json* type = member(value, "service_type")) checkServiceType(*type, field);
   const json* selectors_value = member(value, "selectors");
-  std::vector<LuaSelector> selectors =
-      selectors_value ? readSelectors(*selectors_value, field + ".selectors")
-                      : std::vector<LuaSelector>{};
+  std::vector<LuaSelector> selectors = selectors_value
+                                           ? readSelectors(*selectors_value, field + ".selectors")
+                                           : std::vector<LuaSelector>{};
   config::Route route = serviceRoute(service);
   route.split = splitOf(service, readString(*default_version, field + ".default"), selectors);
-  if (!selectors.empty()) route.sticky.cookie = "version";
+  // Always named: with one version, a leftover cookie is expired, as the original did.
+  route.sticky.cookie = "version";
   return route;
 }
 

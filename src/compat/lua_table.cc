@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
-#include <cstdint>
 #include <system_error>
 
 namespace turnout::compat {
@@ -168,11 +167,18 @@ class Parser {
   bool parseEntries(std::vector<LuaSelector>& selectors) {
     if (!skipSpace()) return false;
     if (peek() == '}') return ++pos_, true;
+    return parseList([&] { return parseEntry(selectors); }, "a selector");
+  }
+
+  // One or more items, each followed by ',' or ';' except that the last one's is optional, then
+  // the closing '}'. Shared by the outer table and each selector's table.
+  template <typename ParseItem>
+  bool parseList(ParseItem parse_item, std::string_view item) {
     while (true) {
-      if (!parseEntry(selectors) || !skipSpace()) return false;
+      if (!parse_item() || !skipSpace()) return false;
       if (peek() == '}') return ++pos_, true;
-      if ((peek() != ',' && peek() != ';')) {
-        return fail(pos_, "expected ',', ';' or '}' after a selector");
+      if (peek() != ',' && peek() != ';') {
+        return fail(pos_, "expected ',', ';' or '}' after " + std::string(item));
       }
       ++pos_;
       if (!skipSpace()) return false;
@@ -230,16 +236,7 @@ class Parser {
       return fail(open_at,
                   "version " + quoted(selector.version) + " needs one of weight, header or user");
     }
-    while (true) {
-      if (!parseField(selector) || !skipSpace()) return false;
-      if (peek() == '}') return ++pos_, true;
-      if ((peek() != ',' && peek() != ';')) {
-        return fail(pos_, "expected ',', ';' or '}' after a field");
-      }
-      ++pos_;
-      if (!skipSpace()) return false;
-      if (peek() == '}') return ++pos_, true;
-    }
+    return parseList([&] { return parseField(selector); }, "a field");
   }
 
   bool parseField(LuaSelector& selector) {
@@ -278,7 +275,7 @@ class Parser {
       digits += skipDigits();
     }
     if (digits == 0) return fail(start, "expected a number");
-    if ((peek() == 'e' || peek() == 'E')) {
+    if (peek() == 'e' || peek() == 'E') {
       ++pos_;
       if (peek() == '+' || peek() == '-') ++pos_;
       if (skipDigits() == 0) return fail(start, "malformed number");

@@ -73,8 +73,8 @@ bool isTokenText(std::string_view text) {
   return token;
 }
 
-void checkHeaderPatterns(const std::map<std::string, std::string>& headers,
-                         const std::string& path, std::vector<Error>& errors) {
+void checkHeaderPatterns(const std::map<std::string, std::string>& headers, const std::string& path,
+                         std::vector<Error>& errors) {
   RE2::Options options;
   options.set_log_errors(false);
   for (const auto& [name, pattern] : headers) {
@@ -149,6 +149,11 @@ void checkMatch(const RouteMatch& match, const std::string& path, std::vector<Er
 
 void checkSplit(const Route& route, const std::string& path, const TargetLookup& lookup,
                 std::vector<Error>& errors) {
+  if (route.direct_response.status != 0) {
+    if (!route.split.empty()) add(errors, path, "must be empty with direct_response");
+
+    return;
+  }
   if (route.split.empty()) return add(errors, path, "must not be empty");
   bool any_positive = false;
   for (size_t j = 0; j < route.split.size(); ++j) {
@@ -216,7 +221,8 @@ void checkFault(const Route& route, const Fault& fault, const std::string& path,
   if (fault.delay) {
     bool fixed = fault.delay->ms > 0;
     if (fixed == fault.delay->from_header) {
-      add(errors, fieldPath(path, "delay"), "needs exactly one of seconds (above 0) or from_header");
+      add(errors, fieldPath(path, "delay"),
+          "needs exactly one of seconds (above 0) or from_header");
     }
   }
   if (fault.abort) {
@@ -324,6 +330,7 @@ void checkRoute(const Route& route, const std::string& path, const TargetLookup&
   }
   checkSplit(route, fieldPath(path, "split"), lookup, errors);
   checkSticky(route, fieldPath(path, "sticky"), errors);
+
   for (size_t i = 0; i < route.faults.size(); ++i) {
     checkFault(route, route.faults[i], fieldPath(path, "faults[" + std::to_string(i) + "]"),
                errors);

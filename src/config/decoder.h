@@ -221,7 +221,7 @@ class Decoder {
   void route(const Node& node, const std::string& path, Route& out) {
     fields(node, path,
            {"id", "priority", "match", "rewrite", "split", "timeout_ms", "sticky", "retries",
-            "faults", "owner"},
+            "faults", "owner", "direct_response"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "id") string(value, field, out.id);
              if (key == "priority") {
@@ -237,6 +237,7 @@ class Decoder {
              if (key == "sticky") sticky(value, field, out.sticky);
              if (key == "faults") items(value, field, out.faults, &Decoder::fault);
              if (key == "owner") string(value, field, out.owner);
+             if (key == "direct_response") directResponse(value, field, out.direct_response);
              if (key == "retries") notYet(value, field);
            });
   }
@@ -297,6 +298,14 @@ class Decoder {
              if (key == "version") string(value, field, out.version);
              if (key == "weight") integer(value, field, 0, checks::kMaxWeight, out.weight);
              if (key == "match") requestMatch(value, field, out.match);
+           });
+  }
+
+  void directResponse(const Node& node, const std::string& path, DirectResponse& out) {
+    fields(node, path, {"status", "body"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "status") integer(value, field, 200, 599, out.status);
+             if (key == "body") string(value, field, out.body);
            });
   }
 

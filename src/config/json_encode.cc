@@ -290,6 +290,14 @@ void appendRoute(std::string& out, const Route& route) {
     appendKey(out, "faults");
     appendList(out, route.faults, appendFault);
   }
+  if (route.direct_response.status != 0) {
+    appendKey(out, "direct_response");
+    appendKey(out += '{', "status", true);
+    out += std::to_string(route.direct_response.status);
+    appendKey(out, "body");
+    appendString(out, route.direct_response.body);
+    out += '}';
+  }
   appendKey(out, "timeout_ms");
   out += std::to_string(route.timeout_ms);
   appendOwner(out, route.owner);

@@ -110,6 +110,15 @@ struct Fault {
   bool operator==(const Fault&) const = default;
 };
 
+// A route that answers by itself instead of going upstream (Envoy's direct_response), e.g.
+// Amalgam8's 412 when a destination has rules and none matches.
+struct DirectResponse {
+  uint32_t status = 0;  // 200-599; 0 = not set
+  std::string body;     // the reason shown on the page; "" = the status's reason phrase
+
+  bool operator==(const DirectResponse&) const = default;
+};
+
 struct Route {
   std::string id;
   int32_t priority = 0;
@@ -118,6 +127,7 @@ struct Route {
   std::vector<SplitTarget> split;
   Sticky sticky;
   std::vector<Fault> faults;
+  DirectResponse direct_response;  // set: split must be empty
   uint32_t timeout_ms = 15000;
   std::string owner;  // as Service::owner
 

@@ -262,8 +262,7 @@ bool ControlPlane::changesSince(uint64_t since, size_t limit, std::vector<store:
 
 ApplyResult ControlPlane::replaceOwned(const std::string& owner,
                                        std::vector<config::Service> services,
-                                       std::vector<config::Route> routes,
-                                       std::string_view source) {
+                                       std::vector<config::Route> routes, std::string_view source) {
   std::lock_guard<std::mutex> lock(mutex_);
   route::Change change;
   change.kind = route::Change::Kind::kReplaceAll;

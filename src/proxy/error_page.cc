@@ -44,6 +44,16 @@ std::string_view reasonPhrase(int status) {
       return "Continue";
     case 200:
       return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 401:
+      return "Unauthorized";
     case 400:
       return "Bad Request";
     case 403:
@@ -54,6 +64,14 @@ std::string_view reasonPhrase(int status) {
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 412:
+      return "Precondition Failed";
+    case 429:
+      return "Too Many Requests";
     case 413:
       return "Content Too Large";
     case 414:
@@ -100,13 +118,18 @@ std::string renderErrorResponse(int status, std::string_view reason, std::string
   std::string out;
   out.reserve(body.size() + 256);
   out += "HTTP/1.1 " + code + " " + std::string(phrase) + "\r\n";
-  out += json ? "Content-Type: application/json\r\n" : "Content-Type: text/html; charset=utf-8\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  // 204 and 304 (an injected fault may answer them) never have a body, nor a length for one.
+  const bool bodyless = status == 204 || status == 304;
+  if (!bodyless) {
+    out +=
+        json ? "Content-Type: application/json\r\n" : "Content-Type: text/html; charset=utf-8\r\n";
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
   out += "Cache-Control: no-store\r\n";
   if (!request_id.empty()) out += "X-Request-Id: " + std::string(request_id) + "\r\n";
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
-  if (!head_only) out += body;
+  if (!head_only && !bodyless) out += body;
   return out;
 }
 

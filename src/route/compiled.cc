@@ -115,7 +115,8 @@ std::string_view findCookie(const std::vector<http::HeaderField>& headers, std::
       size_t eq = pair.find('=');
       if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
       std::string_view value = pair.substr(eq + 1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
         value = value.substr(1, value.size() - 2);
       }
@@ -132,8 +133,7 @@ CompiledConditions& CompiledConditions::operator=(CompiledConditions&&) noexcept
 CompiledConditions::~CompiledConditions() = default;
 
 bool CompiledConditions::matches(const std::vector<http::HeaderField>& request_headers) const {
-  return !never && headersMatch(headers, request_headers) &&
-         cookiesMatch(cookies, request_headers);
+  return !never && headersMatch(headers, request_headers) && cookiesMatch(cookies, request_headers);
 }
 
 const EndpointSet* CompiledService::forVersion(std::string_view version) const {

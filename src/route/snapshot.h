@@ -110,10 +110,10 @@ struct CompiledTarget {
 
 // The sticky cookie's lines, built once per route: the data path only picks one.
 struct CompiledSticky {
-  std::string cookie;        // "" = not sticky
-  std::string set_prefix;    // "Set-Cookie: version="
-  std::string set_suffix;    // "; Path=/helloworld\r\n"
-  std::string expire_line;   // "Set-Cookie: version=; Path=/helloworld; Max-Age=0; Expires=...\r\n"
+  std::string cookie;       // "" = not sticky
+  std::string set_prefix;   // "Set-Cookie: version="
+  std::string set_suffix;   // "; Path=/helloworld\r\n"
+  std::string expire_line;  // "Set-Cookie: version=; Path=/helloworld; Max-Age=0; Expires=...\r\n"
   bool several_labels = false;  // otherwise there is nothing to stick to
 };
 
@@ -136,8 +136,8 @@ struct CompiledFault {
 // The faults one request gets: delays add up, the first abort that fires wins.
 struct FaultPlan {
   uint32_t delay_ms = 0;
-  uint32_t abort_status = 0;  // 0 = no abort
-  bool drop = false;          // close the client connection instead of answering
+  uint32_t abort_status = 0;       // 0 = no abort
+  bool drop = false;               // close the client connection instead of answering
   std::string_view trigger_name;   // header that triggered the first applied fault (or "")
   std::string_view trigger_value;  // its value in the request
   bool any() const { return delay_ms > 0 || abort_status != 0 || drop; }
@@ -158,7 +158,7 @@ struct CompiledRoute {
   bool has_selectors = false;
   CompiledSticky sticky;
   std::vector<CompiledFault> faults;  // only those whose source is this proxy's identity
-  uint64_t rank = 0;  // position in the global match order (lower wins)
+  uint64_t rank = 0;                  // position in the global match order (lower wins)
 
   ~CompiledRoute();
   // path_prefix or path_separated_prefix, whichever is set ("" for none).

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Traffic policy overhead, end to end (issue 5): turnout's CPU time per request on a plain route
+# and on routes with three selectors and two faults that do not fire, in one run, alternating.
+# See bench/policy/README.md. Needs: wrk, nginx, curl, taskset, python3 (standard library only).
+set -euo pipefail
+
+BIN=${TURNOUT_BIN:-/work/main/build/turnout}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-10}            # seconds per route per round
+WARMUP=${WARMUP:-3}                 # seconds per route before the first round
+CONNS=${CONNS:-32}
+ROUTES=${ROUTES:-"plain policy policy-nosticky policy-nocookie"}
+TURNOUT_CPU=${TURNOUT_CPU:-0}       # turnout (all its threads) pinned here
+LOAD_CPU=${LOAD_CPU:-1}             # wrk and the nginx upstream pinned here
+OUT=${OUT:-/tmp/turnout-policy-$(date -u +%Y%m%d-%H%M%S).tsv}
+MAX_TOTAL_S=${MAX_TOTAL_S:-1200}    # hard bound on the whole run
+
+for tool in wrk nginx curl taskset python3; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+[[ -x $BIN ]] || { echo "no turnout binary at $BIN" >&2; exit 1; }
+
+RUN=$(mktemp -d /tmp/turnout-policy.XXXXXX)
+NGINX_PID=""
+TURNOUT_PID=""
+stop() {  # by pid only: SIGTERM, then SIGKILL
+  local pid
+  for pid in "$TURNOUT_PID" "$NGINX_PID"; do
+    [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  sleep 0.5
+  for pid in "$TURNOUT_PID" "$NGINX_PID"; do
+    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$RUN"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+START_S=$SECONDS
+
+# The binary is copied first, so a rebuild during the run cannot swap it.
+cp "$BIN" "$RUN/turnout"
+BIN_SHA=$(sha256sum "$RUN/turnout" | cut -c1-16)
+
+read -r P_V1 P_V2 P_PROXY < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+for s in socks: s.close()')
+
+# Upstream: one nginx worker answering a fixed 200 on two ports (v1, v2), same length on both.
+mkdir -p "$RUN/nginx-tmp"
+cat >"$RUN/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $RUN/nginx.pid;
+error_log $RUN/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  client_body_temp_path $RUN/nginx-tmp;
+  proxy_temp_path $RUN/nginx-tmp;
+  fastcgi_temp_path $RUN/nginx-tmp;
+  uwsgi_temp_path $RUN/nginx-tmp;
+  scgi_temp_path $RUN/nginx-tmp;
+  server {
+    listen 127.0.0.1:$P_V1;
+    listen 127.0.0.1:$P_V2;
+    location / { default_type text/plain; return 200 "hello \$server_port\n"; }
+  }
+}
+EOF
+taskset -c "$LOAD_CPU" nginx -p "$RUN" -e "$RUN/nginx-error.log" -c "$RUN/nginx.conf" &
+NGINX_PID=$!
+
+# The issue's route model. `policy` as specified; `policy-nosticky` is the same without the sticky
+# cookie, so its selectors run on every request (a valid sticky cookie skips them).
+SELECTORS='      - {service: hello, version: v2, match: {headers: {X-Canary: "^yes$"}}}
+      - {service: hello, version: v2, match: {cookies: {user: jason}}}
+      - {service: hello, version: v2, match: {headers: {X-Beta: "1"}}}
+      - {service: hello, version: v1, weight: 100}'
+FAULTS='    faults:
+      - {match: {headers: {X-Gremlin-Id: "test-"}}, version: v2, delay: {seconds: 3}}
+      - {match: {headers: {X-Gremlin-Id: "abort-"}}, abort: {status: 503}}'
+cat >"$RUN/config.yaml" <<EOF
+services:
+  - name: hello
+    endpoints: [{address: "127.0.0.1:$P_V1", version: v1}, {address: "127.0.0.1:$P_V2", version: v2}]
+routes:
+  - id: plain
+    match: {path_prefix: /plain/}
+    split: [{service: hello, version: v1}]
+  - id: policy
+    match: {path_prefix: /policy/}
+    split:
+$SELECTORS
+    sticky: {cookie: version}
+$FAULTS
+  - id: policy-nosticky
+    match: {path_prefix: /policy-nosticky/}
+    split:
+$SELECTORS
+$FAULTS
+EOF
+
+mkdir -p "$RUN/data"
+taskset -c "$TURNOUT_CPU" "$RUN/turnout" run --config "$RUN/config.yaml" --data-dir "$RUN/data" \
+  --admin 127.0.0.1:0 --listen "127.0.0.1:$P_PROXY" --workers 1 >"$RUN/turnout.log" 2>&1 &
+TURNOUT_PID=$!
+
+BASE="http://127.0.0.1:$P_PROXY"
+STICKY_COOKIE="session=0123456789abcdef; version=v1; theme=dark"
+OTHER_COOKIE="session=0123456789abcdef; theme=dark"
+# Path and Cookie per benchmarked route. policy-nocookie: the issue's route without the sticky
+# cookie, so every response carries a Set-Cookie (informational: more response work).
+path_of() { case $1 in plain) echo /plain/items/42 ;; policy | policy-nocookie) echo /policy/items/42 ;;
+  policy-nosticky) echo /policy-nosticky/items/42 ;; *) echo "unknown route $1" >&2; exit 1 ;; esac; }
+cookie_of() { [[ $1 == policy-nocookie ]] && echo "$OTHER_COOKIE" || echo "$STICKY_COOKIE"; }
+# 8 request headers with Host (wrk adds it), none of the selector or fault triggers.
+COMMON_HEADERS=(-H "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+  -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+  -H "Accept-Language: en-US,en;q=0.5" -H "Accept-Encoding: gzip, deflate, br"
+  -H "X-Request-Id: 4f8a1c2e-9b3d-4e5f-8a7b-6c5d4e3f2a1b" -H "Connection: keep-alive")
+
+for _ in $(seq 100); do
+  curl -s -o /dev/null --max-time 1 "$BASE/plain/" && break
+  kill -0 "$TURNOUT_PID" 2>/dev/null || { cat "$RUN/turnout.log" >&2; exit 1; }
+  sleep 0.1
+done
+
+# Sanity: every route answers 200 from v1; Set-Cookie only where expected.
+for route in $ROUTES; do
+  hdr=$(curl -s -D - -o "$RUN/body" --max-time 2 "${COMMON_HEADERS[@]}" -H "Cookie: $(cookie_of "$route")" \
+    "$BASE$(path_of "$route")")
+  status=$(head -1 <<<"$hdr" | awk '{print $2}')
+  setc=$(grep -ci '^set-cookie' <<<"$hdr" || true)
+  body=$(cat "$RUN/body")
+  echo "check $route: status $status, body '$body', set-cookie lines $setc"
+  [[ $status == 200 && $body == "hello $P_V1" ]] || { echo "unexpected answer on $route" >&2; exit 1; }
+  want=0; [[ $route == policy-nocookie ]] && want=1
+  [[ $setc == "$want" ]] || { echo "unexpected Set-Cookie count on $route" >&2; exit 1; }
+done
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$TURNOUT_PID/stat"; }
+
+# One wrk run; prints: requests non2xx errors ticks
+run_wrk() {
+  local route=$1 secs=$2 t0 t1 out
+  t0=$(cpu_ticks)
+  out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s "${COMMON_HEADERS[@]}" \
+    -H "Cookie: $(cookie_of "$route")" "$BASE$(path_of "$route")")
+  t1=$(cpu_ticks)
+  local req non2xx errs
+  req=$(awk '/requests in/ {print $1}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
+  errs=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out"); errs=${errs:-0}
+  echo "$req $non2xx $errs $((t1 - t0))"
+}
+
+echo "warm-up: ${WARMUP}s per route"
+for route in $ROUTES; do run_wrk "$route" "$WARMUP" >/dev/null; done
+
+{
+  echo "# bin_sha256=$BIN_SHA rounds=$ROUNDS duration=$DURATION conns=$CONNS turnout_cpu=$TURNOUT_CPU load_cpu=$LOAD_CPU clk_tck=$(getconf CLK_TCK) nproc=$(nproc) kernel=$(uname -r) start=$(date -u +%FT%TZ)"
+  echo -e "round\troute\trequests\tnon2xx\terrors\tcpu_ticks\tloadavg"
+} >"$OUT"
+read -r -a route_list <<<"$ROUTES"
+n=${#route_list[@]}
+for ((r = 1; r <= ROUNDS; r++)); do
+  for ((k = 0; k < n; k++)); do
+    (( SECONDS - START_S < MAX_TOTAL_S )) || { echo "time bound reached" >&2; exit 1; }
+    route=${route_list[$(((k + r - 1) % n))]}  # rotate the order each round
+    read -r req non2xx errs ticks < <(run_wrk "$route" "$DURATION")
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo -e "$r\t$route\t$req\t$non2xx\t$errs\t$ticks\t$load" | tee -a "$OUT"
+  done
+done
+kill -0 "$TURNOUT_PID" 2>/dev/null || { echo "turnout died" >&2; cat "$RUN/turnout.log" >&2; exit 1; }
+echo "turnout log lines: $(wc -l <"$RUN/turnout.log")"
+
+python3 - "$OUT" <<'EOF'
+import statistics, sys
+path = sys.argv[1]
+head = open(path).readline()
+clk = int(head.split("clk_tck=")[1].split()[0])
+duration = float(head.split("duration=")[1].split()[0])
+rows = [l.rstrip("\n").split("\t") for l in open(path) if not l.startswith(("#", "round"))]
+by = {}  # route -> round -> (requests, cpu us/request, turnout CPU %)
+for rnd, route, req, non2xx, errs, ticks, load in rows:
+    req, ticks = int(req), int(ticks)
+    if int(non2xx) or int(errs):
+        print(f"WARNING round {rnd} {route}: {non2xx} non-2xx, {errs} socket errors")
+    by.setdefault(route, {})[int(rnd)] = (req, ticks * 1e6 / clk / req, ticks * 100 / clk / duration)
+routes = list(by)
+print(f"\nturnout CPU us/request (utime+stime), requests/s, turnout CPU %; raw: {path}")
+print("round" + "".join(f"{r:>24}" for r in routes))
+for rnd in sorted(by[routes[0]]):
+    cells = "".join(f"{by[r][rnd][1]:>8.2f} {by[r][rnd][0] / duration:>8.0f} {by[r][rnd][2]:>4.0f}%"
+                    for r in routes if rnd in by[r])
+    print(f"{rnd:>5}   {cells}")
+print("\nroute            median us/req   median req/s   x plain (ratio of medians; median of per-round ratios)")
+for r in routes:
+    med = statistics.median(v[1] for v in by[r].values())
+    rps = statistics.median(v[0] for v in by[r].values()) / duration
+    line = f"{r:<16} {med:>13.2f} {rps:>14.0f}"
+    if "plain" in by and r != "plain":
+        base = by["plain"]
+        bmed = statistics.median(v[1] for v in base.values())
+        per = statistics.median(by[r][k][1] / base[k][1] for k in by[r] if k in base)
+        line += f"   {med / bmed:.3f}; {per:.3f}"
+    print(line)
+EOF
