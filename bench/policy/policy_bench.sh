@@ -5,8 +5,8 @@
 set -euo pipefail
 
 BIN=${TURNOUT_BIN:-/work/main/build/turnout}
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-10}            # seconds per route per round
+ROUNDS=${ROUNDS:-20}
+DURATION=${DURATION:-5}             # seconds per route per round
 WARMUP=${WARMUP:-3}                 # seconds per route before the first round
 CONNS=${CONNS:-32}
 ROUTES=${ROUTES:-"plain policy policy-nosticky policy-nocookie"}
@@ -145,20 +145,20 @@ for route in $ROUTES; do
   [[ $setc == "$want" ]] || { echo "unexpected Set-Cookie count on $route" >&2; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$TURNOUT_PID/stat"; }
+cpu_ticks() { awk '{print $14, $15}' "/proc/$TURNOUT_PID/stat"; }  # utime stime
 
-# One wrk run; prints: requests non2xx errors ticks
+# One wrk run; prints: requests non2xx errors utime_ticks stime_ticks
 run_wrk() {
-  local route=$1 secs=$2 t0 t1 out
-  t0=$(cpu_ticks)
+  local route=$1 secs=$2 u0 s0 u1 s1 out
+  read -r u0 s0 < <(cpu_ticks)
   out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s "${COMMON_HEADERS[@]}" \
     -H "Cookie: $(cookie_of "$route")" "$BASE$(path_of "$route")")
-  t1=$(cpu_ticks)
+  read -r u1 s1 < <(cpu_ticks)
   local req non2xx errs
   req=$(awk '/requests in/ {print $1}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
   errs=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out"); errs=${errs:-0}
-  echo "$req $non2xx $errs $((t1 - t0))"
+  echo "$req $non2xx $errs $((u1 - u0)) $((s1 - s0))"
 }
 
 echo "warm-up: ${WARMUP}s per route"
@@ -166,7 +166,7 @@ for route in $ROUTES; do run_wrk "$route" "$WARMUP" >/dev/null; done
 
 {
   echo "# bin_sha256=$BIN_SHA rounds=$ROUNDS duration=$DURATION conns=$CONNS turnout_cpu=$TURNOUT_CPU load_cpu=$LOAD_CPU clk_tck=$(getconf CLK_TCK) nproc=$(nproc) kernel=$(uname -r) start=$(date -u +%FT%TZ)"
-  echo -e "round\troute\trequests\tnon2xx\terrors\tcpu_ticks\tloadavg"
+  echo -e "round\troute\trequests\tnon2xx\terrors\tutime_ticks\tstime_ticks\tloadavg"
 } >"$OUT"
 read -r -a route_list <<<"$ROUTES"
 n=${#route_list[@]}
@@ -174,9 +174,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for ((k = 0; k < n; k++)); do
     (( SECONDS - START_S < MAX_TOTAL_S )) || { echo "time bound reached" >&2; exit 1; }
     route=${route_list[$(((k + r - 1) % n))]}  # rotate the order each round
-    read -r req non2xx errs ticks < <(run_wrk "$route" "$DURATION")
+    read -r req non2xx errs uticks sticks < <(run_wrk "$route" "$DURATION")
     load=$(cut -d' ' -f1 /proc/loadavg)
-    echo -e "$r\t$route\t$req\t$non2xx\t$errs\t$ticks\t$load" | tee -a "$OUT"
+    echo -e "$r\t$route\t$req\t$non2xx\t$errs\t$uticks\t$sticks\t$load" | tee -a "$OUT"
   done
 done
 kill -0 "$TURNOUT_PID" 2>/dev/null || { echo "turnout died" >&2; cat "$RUN/turnout.log" >&2; exit 1; }
@@ -189,28 +189,39 @@ head = open(path).readline()
 clk = int(head.split("clk_tck=")[1].split()[0])
 duration = float(head.split("duration=")[1].split()[0])
 rows = [l.rstrip("\n").split("\t") for l in open(path) if not l.startswith(("#", "round"))]
-by = {}  # route -> round -> (requests, cpu us/request, turnout CPU %)
-for rnd, route, req, non2xx, errs, ticks, load in rows:
-    req, ticks = int(req), int(ticks)
+by = {}  # route -> round -> dict
+for rnd, route, req, non2xx, errs, ut, st, load in rows:
+    req, ut, st = int(req), int(ut), int(st)
     if int(non2xx) or int(errs):
         print(f"WARNING round {rnd} {route}: {non2xx} non-2xx, {errs} socket errors")
-    by.setdefault(route, {})[int(rnd)] = (req, ticks * 1e6 / clk / req, ticks * 100 / clk / duration)
+    us = 1e6 / clk / max(req, 1)
+    by.setdefault(route, {})[int(rnd)] = dict(
+        req=req, cpu=(ut + st) * us, user=ut * us, busy=(ut + st) * 100 / clk / duration)
 routes = list(by)
-print(f"\nturnout CPU us/request (utime+stime), requests/s, turnout CPU %; raw: {path}")
-print("round" + "".join(f"{r:>24}" for r in routes))
+
+def q(values, f):  # simple quantile of a sorted copy
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(f * (len(v) - 1))))]
+
+print(f"\nper round: turnout CPU us/request (user part), requests/s, turnout CPU %; raw: {path}")
+print("round" + "".join(f"{r:>30}" for r in routes))
 for rnd in sorted(by[routes[0]]):
-    cells = "".join(f"{by[r][rnd][1]:>8.2f} {by[r][rnd][0] / duration:>8.0f} {by[r][rnd][2]:>4.0f}%"
-                    for r in routes if rnd in by[r])
-    print(f"{rnd:>5}   {cells}")
-print("\nroute            median us/req   median req/s   x plain (ratio of medians; median of per-round ratios)")
+    cells = "".join(f"{by[r][rnd]['cpu']:>8.2f} ({by[r][rnd]['user']:4.2f}) {by[r][rnd]['req'] / duration:>7.0f} "
+                    f"{by[r][rnd]['busy']:>3.0f}%" for r in routes if rnd in by[r])
+    print(f"{rnd:>5}  {cells}")
+print("\nroute            us/req  user   req/s  | x plain: ratio of medians; per-round ratio median [p25..p75] [min..max]; user-time ratio")
 for r in routes:
-    med = statistics.median(v[1] for v in by[r].values())
-    rps = statistics.median(v[0] for v in by[r].values()) / duration
-    line = f"{r:<16} {med:>13.2f} {rps:>14.0f}"
+    rr = by[r]
+    med = statistics.median(v["cpu"] for v in rr.values())
+    umed = statistics.median(v["user"] for v in rr.values())
+    rps = statistics.median(v["req"] for v in rr.values()) / duration
+    line = f"{r:<16} {med:>6.2f} {umed:>5.2f} {rps:>7.0f}"
     if "plain" in by and r != "plain":
         base = by["plain"]
-        bmed = statistics.median(v[1] for v in base.values())
-        per = statistics.median(by[r][k][1] / base[k][1] for k in by[r] if k in base)
-        line += f"   {med / bmed:.3f}; {per:.3f}"
+        ratios = [rr[k]["cpu"] / base[k]["cpu"] for k in rr if k in base]
+        bmed = statistics.median(v["cpu"] for v in base.values())
+        bumed = statistics.median(v["user"] for v in base.values())
+        line += (f"  | {med / bmed:.3f}; {statistics.median(ratios):.3f} [{q(ratios, .25):.3f}..{q(ratios, .75):.3f}]"
+                 f" [{min(ratios):.3f}..{max(ratios):.3f}]; {umed / bumed:.3f}")
     print(line)
 EOF
