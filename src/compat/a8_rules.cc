@@ -119,6 +119,15 @@ void mergeClause(const json& clause, const std::string& field, config::RouteMatc
   }
 }
 
+// One `none` clause as a native condition: it holds when its source and headers all do.
+config::RequestMatch clauseCondition(const json& clause, const std::string& field) {
+  config::RouteMatch merged;
+  mergeClause(clause, field, merged);
+  config::RequestMatch condition{merged.headers, {}, merged.source};
+  if (condition.empty()) throw Invalid(field, "an empty clause would reject every request");
+  return condition;
+}
+
 // The rule's match as one or more native matches: `any` clauses expand into one each.
 std::vector<config::RouteMatch> matchesOf(const json* match, const std::string& field) {
   config::RouteMatch base;
@@ -134,8 +143,11 @@ std::vector<config::RouteMatch> matchesOf(const json* match, const std::string& 
       mergeClause((*all)[i], field + ".all[" + std::to_string(i) + "]", base);
     }
   }
-  if (const json* none = member(*match, "none"); none != nullptr && !none->empty()) {
-    throw Invalid(field + ".none", "negated matches are not supported yet");
+  if (const json* none = member(*match, "none")) {
+    requireArray(*none, field + ".none");
+    for (size_t i = 0; i < none->size(); ++i) {
+      base.none.push_back(clauseCondition((*none)[i], field + ".none[" + std::to_string(i) + "]"));
+    }
   }
   const json* any = member(*match, "any");
   if (any == nullptr || any->empty()) return {base};

@@ -145,6 +145,11 @@ void checkMatch(const RouteMatch& match, const std::string& path, std::vector<Er
   checkHeaderPatterns(match.headers, fieldPath(path, "headers"), errors);
   checkCookies(match.cookies, fieldPath(path, "cookies"), errors);
   checkSource(match.source, fieldPath(path, "source"), errors);
+  for (size_t i = 0; i < match.none.size(); ++i) {
+    std::string clause = fieldPath(path, "none[" + std::to_string(i) + "]");
+    if (match.none[i].empty()) add(errors, clause, "an empty clause always holds");
+    checkRequestMatch(match.none[i], clause, errors);
+  }
 }
 
 void checkSplit(const Route& route, const std::string& path, const TargetLookup& lookup,

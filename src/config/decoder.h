@@ -244,7 +244,8 @@ class Decoder {
 
   void match(const Node& node, const std::string& path, RouteMatch& out) {
     fields(node, path,
-           {"host", "path", "path_prefix", "path_separated_prefix", "headers", "cookies", "source"},
+           {"host", "path", "path_prefix", "path_separated_prefix", "headers", "cookies", "source",
+            "none"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "host") string(value, field, out.host);
              if (key == "path") string(value, field, out.path);
@@ -253,6 +254,7 @@ class Decoder {
              if (key == "headers") stringMap(value, field, "header", out.headers);
              if (key == "cookies") stringMap(value, field, "cookie", out.cookies);
              if (key == "source") string(value, field, out.source);
+             if (key == "none") items(value, field, out.none, &Decoder::requestMatch);
            });
   }
 

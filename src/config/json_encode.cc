@@ -248,6 +248,10 @@ void appendMatch(std::string& out, const RouteMatch& match) {
     appendKey(out, "source");
     appendString(out, match.source);
   }
+  if (!match.none.empty()) {
+    appendKey(out, "none");
+    appendList(out, match.none, appendRequestMatch);
+  }
   out += '}';
 }
 

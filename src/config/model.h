@@ -37,6 +37,16 @@ struct Service {
   bool operator==(const Service&) const = default;
 };
 
+// Conditions on one request, for version selectors and faults; every listed one must hold.
+struct RequestMatch {
+  std::map<std::string, std::string> headers;  // header name -> RE2 pattern (unanchored search)
+  std::map<std::string, std::string> cookies;  // cookie name -> exact value
+  std::string source;                          // as RouteMatch::source
+
+  bool empty() const { return headers.empty() && cookies.empty() && source.empty(); }
+  bool operator==(const RequestMatch&) const = default;
+};
+
 struct RouteMatch {
   std::string host;         // exact ("api.example.com") or wildcard ("*.example.com"); "" = any
   std::string path;         // exact path; "" = not set
@@ -48,18 +58,10 @@ struct RouteMatch {
   // The caller this proxy stands for (--identity): "reviews" (any version), "reviews:v2" or
   // Amalgam8's "reviews_v2". A route whose source is not this proxy's identity never matches.
   std::string source;
+  // The route matches only when none of these holds (Amalgam8's `none` clauses).
+  std::vector<RequestMatch> none;
 
   bool operator==(const RouteMatch&) const = default;
-};
-
-// Conditions on one request, for version selectors and faults; every listed one must hold.
-struct RequestMatch {
-  std::map<std::string, std::string> headers;  // header name -> RE2 pattern (unanchored search)
-  std::map<std::string, std::string> cookies;  // cookie name -> exact value
-  std::string source;                          // as RouteMatch::source
-
-  bool empty() const { return headers.empty() && cookies.empty() && source.empty(); }
-  bool operator==(const RequestMatch&) const = default;
 };
 
 struct SplitTarget {
@@ -82,16 +84,16 @@ struct Sticky {
 };
 
 struct FaultDelay {
-  uint32_t ms = 0;             // fixed delay (the model's `seconds`, kept at ms precision)
-  double percent = 100;        // of the requests the fault applies to
-  bool from_header = false;    // delay from x-envoy-fault-delay-request (ms) instead of `ms`
+  uint32_t ms = 0;           // fixed delay (the model's `seconds`, kept at ms precision)
+  double percent = 100;      // of the requests the fault applies to
+  bool from_header = false;  // delay from x-envoy-fault-delay-request (ms) instead of `ms`
 
   bool operator==(const FaultDelay&) const = default;
 };
 
 struct FaultAbort {
-  uint32_t status = 0;       // 200-599; 0 with `drop` or `from_header`
-  bool drop = false;         // close the client connection with no response (status "drop")
+  uint32_t status = 0;  // 200-599; 0 with `drop` or `from_header`
+  bool drop = false;    // close the client connection with no response (status "drop")
   double percent = 100;
   bool from_header = false;  // status from x-envoy-fault-abort-request
 

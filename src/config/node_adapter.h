@@ -30,7 +30,7 @@ concept NodeAdapter = requires(const typename A::Node& node, std::string& text, 
   { A::isSeq(node) } -> std::same_as<bool>;
   { A::readString(node, text) } -> std::same_as<bool>;
   { A::readInteger(node, number) } -> std::same_as<bool>;  // integers that fit int64 only
-  { A::readNumber(node, real) } -> std::same_as<bool>;  // any number, as a double
+  { A::readNumber(node, real) } -> std::same_as<bool>;     // any number, as a double
   { A::readBool(node, flag) } -> std::same_as<bool>;
   { A::line(node) } -> std::same_as<int>;  // 1-based, 0 when unknown
   // Visitation in document order, duplicates included (the decoder reports them):

@@ -162,6 +162,9 @@ std::unique_ptr<CompiledRoute> compileRoute(const config::Route& source,
   }
   route->cookies.assign(source.match.cookies.begin(), source.match.cookies.end());
   route->never = !identity.matches(source.match.source);
+  for (const config::RequestMatch& clause : source.match.none) {
+    route->none.push_back(compileConditions(clause, identity));
+  }
   compileTargets(source, identity, *route);
   compileSticky(source, *route);
   compileFaults(source, identity, *route);

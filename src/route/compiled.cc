@@ -166,7 +166,13 @@ bool CompiledRoute::matchesRequest(std::string_view path,
                               (path.size() == separated.size() || path[separated.size()] == '/'))) {
     return false;
   }
-  return headersMatch(headers, request_headers) && cookiesMatch(cookies, request_headers);
+  if (!headersMatch(headers, request_headers) || !cookiesMatch(cookies, request_headers)) {
+    return false;
+  }
+  for (const CompiledConditions& clause : none) {
+    if (clause.matches(request_headers)) return false;
+  }
+  return true;
 }
 
 VersionPick CompiledRoute::pickVersion(const std::vector<http::HeaderField>& request_headers,

@@ -152,7 +152,8 @@ struct CompiledRoute {
   std::string host;  // lowercased; for kWildcard the suffix with its dot (".example.com")
   std::vector<std::pair<std::string, std::unique_ptr<re2::RE2>>> headers;
   std::vector<std::pair<std::string, std::string>> cookies;  // name, exact value
-  bool never = false;  // match.source is not this proxy's identity
+  bool never = false;                    // match.source is not this proxy's identity
+  std::vector<CompiledConditions> none;  // match.none: any of these holding rejects the request
   std::vector<CompiledTarget> targets;
   uint64_t total_weight = 0;  // of the targets without a selector
   bool has_selectors = false;

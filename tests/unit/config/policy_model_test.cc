@@ -238,6 +238,22 @@ TEST(PolicyModelTest, RoundTripOfEachFieldAlone) {
   }
   {
     Route r = base();
+    RequestMatch bot;
+    bot.headers = {{"X-Bot", "."}};
+    RequestMatch caller;
+    caller.source = "reviews:v2";
+    caller.cookies = {{"user", "jason"}};
+    r.match.none = {bot, caller};
+    routes.push_back(r);
+  }
+  {
+    Route r = base();
+    r.split.clear();
+    r.direct_response = {412, "no rule matched"};
+    routes.push_back(r);
+  }
+  {
+    Route r = base();
     r.match.cookies = {{"a", "1"}, {"b", "x-y"}};
     routes.push_back(r);
   }
@@ -314,6 +330,21 @@ TEST(PolicyModelTest, PlainRoutesDoNotMentionNewFields) {
 // ---- validation -----------------------------------------------------------------------
 
 TEST(PolicyModelTest, BaseRouteIsValid) { EXPECT_NO_ERRORS(routeErrors(baseRoute(""))); }
+
+TEST(PolicyModelTest, NoneClausesAreChecked) {
+  EXPECT_HAS_ERROR(routeErrors(baseRoute("match: {none: [{}]}\n")),
+                   "match.none[0]: an empty clause always holds");
+  EXPECT_HAS_ERROR(routeErrors(baseRoute("match: {none: [{headers: {X-A: \"(\"}}]}\n")),
+                   "match.none[0].headers.X-A: invalid regular expression: missing ): (");
+}
+
+TEST(PolicyModelTest, DirectResponseReplacesTheSplit) {
+  EXPECT_NO_ERRORS(routeErrors("id: r\ndirect_response: {status: 412}\n"));
+  EXPECT_HAS_ERROR(routeErrors(baseRoute("direct_response: {status: 410}\n")),
+                   "split: must be empty with direct_response");
+  EXPECT_HAS_ERROR(routeErrors("id: r\ndirect_response: {status: 99}\n"),
+                   "direct_response.status: must be an integer between 200 and 599");
+}
 
 TEST(PolicyModelTest, FaultNeedsDelayOrAbort) {
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{version: v1}]\n")),

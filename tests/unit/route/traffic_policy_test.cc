@@ -74,6 +74,44 @@ std::string picked(const VersionPick& pick) {
   return pick.target != nullptr ? pick.target->version : "-";
 }
 
+// ---- match.none ------------------------------------------------------------------------
+
+TEST(TrafficPolicyTest, NoneClausesRejectRequestsThatHoldAnyOfThem) {
+  auto s = compile(
+      "  - id: picky\n"
+      "    priority: 1\n"
+      "    match:\n"
+      "      path_prefix: /\n"
+      "      none:\n"
+      "        - {headers: {X-Bot: \".\"}}\n"
+      "        - {headers: {X-Env: \"^test$\"}, cookies: {user: jason}}\n"
+      "        - {source: \"other:v1\"}\n"  // not our identity: never holds
+      "    split: [{service: reviews, version: v1}]\n"
+      "  - id: rest\n"
+      "    split: [{service: reviews, version: v2}]\n",
+      config::Identity::parse("productpage:v1"));
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(matchId(*s, "/x"), "picky");
+  EXPECT_EQ(matchId(*s, "/x", {{"X-Bot", "1"}}), "rest");
+  // The second clause needs both of its conditions.
+  EXPECT_EQ(matchId(*s, "/x", {{"X-Env", "test"}}), "picky");
+  EXPECT_EQ(matchId(*s, "/x", {{"Cookie", "user=jason"}}), "picky");
+  EXPECT_EQ(matchId(*s, "/x", {{"X-Env", "test"}, {"Cookie", "user=jason"}}), "rest");
+}
+
+TEST(TrafficPolicyTest, NoneClauseNamingThisIdentityAlwaysHolds) {
+  auto s = compile(
+      "  - id: picky\n"
+      "    priority: 1\n"
+      "    match: {none: [{source: \"productpage\"}]}\n"
+      "    split: [{service: reviews, version: v1}]\n"
+      "  - id: rest\n"
+      "    split: [{service: reviews, version: v2}]\n",
+      config::Identity::parse("productpage:v1"));
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(matchId(*s, "/x"), "rest");
+}
+
 // ---- path_separated_prefix ------------------------------------------------------------
 
 TEST(TrafficPolicyTest, PathSeparatedPrefixMatchesWholeSegments) {
