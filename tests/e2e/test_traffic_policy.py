@@ -589,6 +589,24 @@ def test_max_active_faults_lets_requests_pass_untouched(turnout_factory, version
         r, dt = _timed(c, "/hello/echo", {"X-Slow": "3"})
         assert r.status == 503 and 1.45 <= dt < 4.0, (r, dt)
     assert versions["v1"].count == 1
+    # The counters say what happened: two delays and aborts, one request past the cap.
+    metrics = _metrics(t)
+    assert metrics['turnout_faults_injected_total{kind="delay"}'] == 2, metrics
+    assert metrics['turnout_faults_injected_total{kind="abort"}'] == 2, metrics
+    assert metrics['turnout_faults_injected_total{kind="drop"}'] == 0, metrics
+    assert metrics["turnout_faults_overflow_total"] == 1, metrics
+    assert metrics["turnout_faults_active"] == 0, metrics
+
+
+def _metrics(t) -> dict:
+    """The samples of GET /metrics on the admin listener, by series name with labels."""
+    text = requests.get(t.admin_url("/metrics"), timeout=5).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
 
 
 def test_client_gone_during_delay_releases_the_fault_slot(turnout_factory, versions):
