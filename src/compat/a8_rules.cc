@@ -318,8 +318,10 @@ std::vector<config::Fault> faultsOfRule(const Rule& rule, const TagGroups& group
     A8FaultSpec spec;
     spec.source = matches[0].source;
     double probability = 1;
-    if (const json* p = member(action, "probability"))
+    if (const json* p = member(action, "probability")) {
       probability = readNumber(*p, at + ".probability");
+    }
+    if (probability <= 0) continue;  // never fires, as in the original
     if (kind == "delay") {
       const json* duration = member(action, "duration");
       if (duration == nullptr) throw Invalid(at + ".duration", "missing");
@@ -344,10 +346,23 @@ std::vector<config::Fault> faultsOfRule(const Rule& rule, const TagGroups& group
     for (const std::string& version : versions) {
       config::Fault fault = nativeFault(spec, version, at);
       fault.match.headers = matches[0].headers;
+      fault.match.none = matches[0].none;
       faults.push_back(std::move(fault));
     }
   }
   return faults;
+}
+
+// The catch-all of a destination without route rules: every instance alike, one target per
+// tag group (weighted by its instance count) so that action tags can still tell them apart.
+std::vector<config::SplitTarget> everyInstance(const std::string& service,
+                                               const TagGroups& groups) {
+  std::vector<config::SplitTarget> split;
+  for (const auto& [tags, addresses] : groups) {
+    split.push_back({service, tags, static_cast<uint32_t>(addresses.size()), {}});
+  }
+  if (split.empty()) split.push_back({service, "", 1, {}});  // no instance: 503
+  return split;
 }
 
 }  // namespace
@@ -394,7 +409,7 @@ A8Objects translateRules(const json& doc, const config::Identity& identity) {
     config::Route last = serviceRoute(destination);
     last.priority = INT32_MIN;
     if (routes.empty()) {
-      last.split = {{destination, "", 1, {}}};  // every instance
+      last.split = everyInstance(destination, groups);
     } else {
       last.id = destination + ".no-rule-matched";
       last.direct_response = {412, "no routing rule of '" + destination + "' matches this request"};

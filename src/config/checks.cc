@@ -114,10 +114,23 @@ void checkSource(const std::string& source, const std::string& path, std::vector
 }
 
 void checkRequestMatch(const RequestMatch& match, const std::string& path,
+                       std::vector<Error>& errors);
+
+void checkNoneClauses(const std::vector<RequestMatch>& none, const std::string& path,
+                      std::vector<Error>& errors) {
+  for (size_t i = 0; i < none.size(); ++i) {
+    std::string clause = fieldPath(path, "none[" + std::to_string(i) + "]");
+    if (none[i].empty()) add(errors, clause, "an empty clause always holds");
+    checkRequestMatch(none[i], clause, errors);
+  }
+}
+
+void checkRequestMatch(const RequestMatch& match, const std::string& path,
                        std::vector<Error>& errors) {
   checkHeaderPatterns(match.headers, fieldPath(path, "headers"), errors);
   checkCookies(match.cookies, fieldPath(path, "cookies"), errors);
   checkSource(match.source, fieldPath(path, "source"), errors);
+  checkNoneClauses(match.none, path, errors);
 }
 
 void checkMatch(const RouteMatch& match, const std::string& path, std::vector<Error>& errors) {
@@ -145,11 +158,7 @@ void checkMatch(const RouteMatch& match, const std::string& path, std::vector<Er
   checkHeaderPatterns(match.headers, fieldPath(path, "headers"), errors);
   checkCookies(match.cookies, fieldPath(path, "cookies"), errors);
   checkSource(match.source, fieldPath(path, "source"), errors);
-  for (size_t i = 0; i < match.none.size(); ++i) {
-    std::string clause = fieldPath(path, "none[" + std::to_string(i) + "]");
-    if (match.none[i].empty()) add(errors, clause, "an empty clause always holds");
-    checkRequestMatch(match.none[i], clause, errors);
-  }
+  checkNoneClauses(match.none, path, errors);
 }
 
 void checkSplit(const Route& route, const std::string& path, const TargetLookup& lookup,

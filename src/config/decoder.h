@@ -259,11 +259,12 @@ class Decoder {
   }
 
   void requestMatch(const Node& node, const std::string& path, RequestMatch& out) {
-    fields(node, path, {"headers", "cookies", "source"},
+    fields(node, path, {"headers", "cookies", "source", "none"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "headers") stringMap(value, field, "header", out.headers);
              if (key == "cookies") stringMap(value, field, "cookie", out.cookies);
              if (key == "source") string(value, field, out.source);
+             if (key == "none") items(value, field, out.none, &Decoder::requestMatch);
            });
   }
 

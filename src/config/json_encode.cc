@@ -134,7 +134,7 @@ void appendStringMap(std::string& out, const std::map<std::string, std::string>&
   out += '}';
 }
 
-void appendRequestMatch(std::string& out, const RequestMatch& match) {
+void appendRequestMatch(std::string& out, const RequestMatch& match) {  // NOLINT(misc-no-recursion)
   out += '{';
   bool first = true;
   auto key = [&](std::string_view name) {
@@ -152,6 +152,10 @@ void appendRequestMatch(std::string& out, const RequestMatch& match) {
   if (!match.source.empty()) {
     key("source");
     appendString(out, match.source);
+  }
+  if (!match.none.empty()) {
+    key("none");
+    appendList(out, match.none, appendRequestMatch);
   }
   out += '}';
 }

@@ -42,8 +42,11 @@ struct RequestMatch {
   std::map<std::string, std::string> headers;  // header name -> RE2 pattern (unanchored search)
   std::map<std::string, std::string> cookies;  // cookie name -> exact value
   std::string source;                          // as RouteMatch::source
+  std::vector<RequestMatch> none;              // and none of these holds
 
-  bool empty() const { return headers.empty() && cookies.empty() && source.empty(); }
+  bool empty() const {
+    return headers.empty() && cookies.empty() && source.empty() && none.empty();
+  }
   bool operator==(const RequestMatch&) const = default;
 };
 

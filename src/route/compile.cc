@@ -86,6 +86,9 @@ CompiledConditions compileConditions(const config::RequestMatch& match,
   }
   out.cookies.assign(match.cookies.begin(), match.cookies.end());
   out.never = !identity.matches(match.source);
+  for (const config::RequestMatch& clause : match.none) {
+    out.none.push_back(compileConditions(clause, identity));
+  }
   return out;
 }
 

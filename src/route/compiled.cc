@@ -133,7 +133,13 @@ CompiledConditions& CompiledConditions::operator=(CompiledConditions&&) noexcept
 CompiledConditions::~CompiledConditions() = default;
 
 bool CompiledConditions::matches(const std::vector<http::HeaderField>& request_headers) const {
-  return !never && headersMatch(headers, request_headers) && cookiesMatch(cookies, request_headers);
+  if (never || !headersMatch(headers, request_headers) || !cookiesMatch(cookies, request_headers)) {
+    return false;
+  }
+  for (const CompiledConditions& clause : none) {
+    if (clause.matches(request_headers)) return false;
+  }
+  return true;
 }
 
 const EndpointSet* CompiledService::forVersion(std::string_view version) const {

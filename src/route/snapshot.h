@@ -89,6 +89,7 @@ struct CompiledConditions {
   std::vector<std::pair<std::string, std::unique_ptr<re2::RE2>>> headers;
   std::vector<std::pair<std::string, std::string>> cookies;  // name, exact value
   bool never = false;  // its source is not this proxy's identity: it cannot hold here
+  std::vector<CompiledConditions> none;  // and none of these may hold
 
   CompiledConditions();
   CompiledConditions(CompiledConditions&&) noexcept;
