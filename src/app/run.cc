@@ -46,7 +46,7 @@ void addCatchAll(config::Config& config, const std::string& id, const std::vecto
   config::Route route;
   route.id = id;
   route.priority = priority;
-  route.split.push_back({id, "", 1});
+  route.split.push_back({id, "", 1, {}});
   if (timeout_ms > 0) route.timeout_ms = timeout_ms;
   config.services.push_back(std::move(service));
   config.routes.push_back(std::move(route));

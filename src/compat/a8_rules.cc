@@ -123,7 +123,7 @@ void mergeClause(const json& clause, const std::string& field, config::RouteMatc
 config::RequestMatch clauseCondition(const json& clause, const std::string& field) {
   config::RouteMatch merged;
   mergeClause(clause, field, merged);
-  config::RequestMatch condition{merged.headers, {}, merged.source};
+  config::RequestMatch condition{merged.headers, {}, merged.source, {}};
   if (condition.empty()) throw Invalid(field, "an empty clause would reject every request");
   return condition;
 }
