@@ -1,6 +1,7 @@
 // GET /metrics: Prometheus text exposition (format 0.0.4). It carries the fault-injection
 // counters for now; the full metric set is issue 7's.
 #include "admin/handlers.h"
+#include "admin/metrics_endpoint.h"
 #include "proxy/fault_counters.h"
 
 namespace turnout::admin::handlers {
@@ -55,3 +56,13 @@ AdminResponse metrics(Context& ctx) {
 }
 
 }  // namespace turnout::admin::handlers
+
+namespace turnout::admin {
+
+AdminResponse serveMetricsOnly(control::ControlPlane& control, const AdminRequest& request) {
+  ApiOptions no_options;
+  handlers::Context ctx{request, control, no_options};
+  return handlers::metrics(ctx);
+}
+
+}  // namespace turnout::admin

@@ -19,6 +19,7 @@
 
 #include "admin/admin_server.h"
 #include "admin/api.h"
+#include "admin/metrics_endpoint.h"
 #include "app/app.h"
 #include "config/identity.h"
 #include "config/load.h"
@@ -33,6 +34,7 @@ namespace {
 
 constexpr const char* kQuickRouteId = "turnout-to";
 constexpr const char* kFallbackRouteId = "turnout-fallback";
+constexpr const char* kManagementId = "turnout-management";
 
 void fail(const std::string& message) { std::fprintf(stderr, "turnout: %s\n", message.c_str()); }
 
@@ -50,6 +52,52 @@ void addCatchAll(config::Config& config, const std::string& id, const std::vecto
   if (timeout_ms > 0) route.timeout_ms = timeout_ms;
   config.services.push_back(std::move(service));
   config.routes.push_back(std::move(route));
+}
+
+// --management-host NAME: the entries API (and nothing else of the admin API) through the data
+// listener for Host NAME, as ngx_http_set_backend served it; the admin listener does the work
+// (and checks the token), the data plane only forwards to it.
+void addManagementRoutes(config::Config& overlay, const std::string& host,
+                         const std::string& admin_address) {
+  config::Service admin;
+  admin.name = kManagementId;
+  admin.endpoints.push_back({admin_address, "", 1});
+  overlay.services.push_back(admin);
+  auto route = [&](const std::string& suffix, config::RouteMatch match) {
+    config::Route r;
+    r.id = std::string(kManagementId) + suffix;
+    r.priority = INT32_MAX;
+    r.match = std::move(match);
+    r.match.host = host;
+    r.split.push_back({kManagementId, "", 1, {}});
+    return r;
+  };
+  config::RouteMatch index;
+  index.path = "/entries.json";
+  config::RouteMatch one;
+  one.path_prefix = "/entries/";
+  overlay.routes.push_back(route("-index", index));
+  overlay.routes.push_back(route("-entry", one));
+  config::Route rest = route("-other", {});
+  rest.split.clear();
+  rest.priority = INT32_MAX - 1;
+  rest.direct_response = {404, "only /entries.json is served for the management host"};
+  overlay.routes.push_back(rest);
+}
+
+// The address to reach a listener bound on `bound` from this host: a wildcard becomes loopback.
+std::string reachable(const std::string& bound) {
+  const size_t colon = bound.rfind(':');
+  const std::string host = bound.substr(0, colon);
+  if (host == "0.0.0.0") return "127.0.0.1" + bound.substr(colon);
+  if (host == "[::]") return "[::1]" + bound.substr(colon);
+  return bound;
+}
+
+// -p PORT: the metrics listener, on the data listener's host (so -a exposes it too).
+std::string metricsAddress(const std::string& data_address, int port) {
+  const size_t colon = data_address.rfind(':');
+  return data_address.substr(0, colon) + ":" + std::to_string(port);
 }
 
 std::vector<std::string> splitList(const std::vector<std::string>& values) {
@@ -125,7 +173,6 @@ bool resolveIdentity(const RunOptions& options, config::Identity& out) {
   return true;
 }
 
-
 }  // namespace
 
 int runProxy(const RunOptions& options) {
@@ -160,6 +207,18 @@ int runProxy(const RunOptions& options) {
   if (!store) {
     fail("cannot open the store " + db_path + ": " + error);
     return 1;
+  }
+  if (!options.management_host.empty() && options.admin_token.empty()) {
+    fail("--management-host exposes the entries API on the data listener: it needs --admin-token");
+    return 1;
+  }
+  admin::AdminServer admin;
+  if (!admin.bind(options.admin, error)) {
+    fail("cannot listen on admin address " + error);
+    return 1;
+  }
+  if (!options.management_host.empty()) {
+    addManagementRoutes(overlay, options.management_host, reachable(admin.boundAddress()));
   }
   config::Identity identity;
   if (!resolveIdentity(options, identity)) return 2;
@@ -198,14 +257,18 @@ int runProxy(const RunOptions& options) {
     settings.connect_timeout_ms = static_cast<uint32_t>(options.upstream_timeout_s * 1000);
   }
   proxy::Server server(settings, workers);
-  admin::AdminServer admin;
-  if (!admin.bind(options.admin, error)) {
-    fail("cannot listen on admin address " + error);
-    return 1;
-  }
   if (!server.bind(listens, error)) {
     fail(error);
     return 1;
+  }
+  admin::AdminServer metrics;
+  if (options.metrics_port > 0) {
+    const std::string address =
+        metricsAddress(server.boundAddresses().front(), options.metrics_port);
+    if (!metrics.bind(address, error)) {
+      fail("cannot listen on metrics address " + error);
+      return 1;
+    }
   }
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
@@ -220,10 +283,18 @@ int runProxy(const RunOptions& options) {
   api_options.draining = [&draining] { return draining.load(); };
   admin::AdminApi api(control, api_options);
   admin.start([&api](const admin::AdminRequest& request) { return api.handle(request); });
+  if (options.metrics_port > 0) {
+    metrics.start([&control](const admin::AdminRequest& request) {
+      return admin::serveMetricsOnly(control, request);
+    });
+  }
   // Every worker installed the snapshot before its thread started (Server::start).
   ready = true;
-  std::printf("{\"event\":\"listening\",\"data\":%s,\"admin\":\"%s\"}\n",
-              jsonList(server.boundAddresses()).c_str(), admin.boundAddress().c_str());
+  const std::string metrics_field =
+      options.metrics_port > 0 ? ",\"metrics\":\"" + metrics.boundAddress() + "\"" : "";
+  std::printf("{\"event\":\"listening\",\"data\":%s,\"admin\":\"%s\"%s}\n",
+              jsonList(server.boundAddresses()).c_str(), admin.boundAddress().c_str(),
+              metrics_field.c_str());
   std::fflush(stdout);
   core::logLine(core::LogLevel::kInfo, "turnout running with " + std::to_string(workers) +
                                            " workers, revision " +
@@ -240,6 +311,7 @@ int runProxy(const RunOptions& options) {
   draining = true;
   server.drain(std::chrono::milliseconds(static_cast<int64_t>(options.drain_timeout_s * 1000)));
   admin.stop();
+  metrics.stop();
   core::logLine(core::LogLevel::kInfo, "stopped");
   return 0;
 }
