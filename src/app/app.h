@@ -23,6 +23,7 @@ struct RunOptions {
   std::string fallback;  // --fallback HOST:PORT
   std::vector<std::string> listen_h2c;
   int metrics_port = 0;           // -p
+  std::vector<std::string> dns_servers;  // --dns-server: resolvers for DNS-named backends
   std::string management_host;   // --management-host: /entries.json through the data listener
   bool next_free_port = false;    // -n
   bool dry_run = false;           // -d

@@ -24,6 +24,7 @@
 #include "config/identity.h"
 #include "config/load.h"
 #include "control/control_plane.h"
+#include "dns/resolver.h"
 #include "core/log.h"
 #include "proxy/server.h"
 #include "route/snapshot.h"
@@ -222,7 +223,14 @@ int runProxy(const RunOptions& options) {
   }
   config::Identity identity;
   if (!resolveIdentity(options, identity)) return 2;
-  control::ControlPlane control(std::move(store), workers, identity);
+  dns::ResolverOptions dns_options;
+  dns_options.servers = splitList(options.dns_servers);
+  dns::Resolver resolver(dns_options);
+  if (!resolver.start(error)) {
+    fail("--dns-server: " + error);
+    return 2;
+  }
+  control::ControlPlane control(std::move(store), workers, identity, &resolver);
   if (!control.boot(file ? &*file : nullptr, digest, overlay, error)) {
     fail(error);
     return 1;
@@ -312,6 +320,7 @@ int runProxy(const RunOptions& options) {
   server.drain(std::chrono::milliseconds(static_cast<int64_t>(options.drain_timeout_s * 1000)));
   admin.stop();
   metrics.stop();
+  resolver.stop();  // its callbacks reach the control plane, which goes first
   core::logLine(core::LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <unordered_set>
 
 #include "config/load.h"
@@ -54,11 +55,79 @@ std::string digestOf(std::string_view bytes) {
   return std::string(hex) + ":" + std::to_string(bytes.size());
 }
 
+namespace {
+
+// How long a change that names a new backend waits for its first DNS answer.
+constexpr auto kFirstAnswerWait = std::chrono::milliseconds(1500);
+
+// The DNS names among the endpoints of `services` ("api.example.com" of "api.example.com:443").
+std::set<std::string> dnsNames(const std::vector<config::Service>& services) {
+  std::set<std::string> names;
+  for (const config::Service& service : services) {
+    for (const config::Endpoint& endpoint : service.endpoints) {
+      sockaddr_storage ignored;
+      socklen_t length = 0;
+      if (route::parseSocketAddress(endpoint.address, ignored, length)) continue;
+      const size_t colon = endpoint.address.rfind(':');
+      if (colon != std::string::npos) names.insert(endpoint.address.substr(0, colon));
+    }
+  }
+  return names;
+}
+
+route::NameLookup lookupThrough(dns::Resolver* resolver) {
+  if (resolver == nullptr) return {};
+  return [resolver](const std::string& name) {
+    dns::Resolution found = resolver->lookup(name);
+    route::NameAddresses out{std::move(found.addresses), std::move(found.error)};
+    if (!found.answered && out.error.empty()) out.error = "no DNS answer yet";
+    return out;
+  };
+}
+
+}  // namespace
+
 ControlPlane::ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_count,
-                           config::Identity identity)
+                           config::Identity identity, dns::Resolver* resolver)
     : store_(std::move(store)),
       identity_(std::move(identity)),
-      compiler_(worker_count, identity_) {}
+      resolver_(resolver),
+      compiler_(worker_count, identity_, lookupThrough(resolver)) {}
+
+void ControlPlane::resolveNamesOf(const std::vector<config::Service>& services,
+                                  bool forget_others) {
+  if (resolver_ == nullptr) return;
+  std::set<std::string> names = dnsNames(services);
+  if (forget_others) {
+    for (const std::string& name : dnsNames(overlay_.services)) names.insert(name);
+    resolver_->track(names, kFirstAnswerWait);
+  } else if (!names.empty()) {
+    resolver_->add(names, kFirstAnswerWait);
+  }
+}
+
+void ControlPlane::refreshNames(const std::vector<std::string>& names) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!current_) return;
+  const std::set<std::string> changed(names.begin(), names.end());
+  std::shared_ptr<const route::Snapshot> next = current_;
+  for (const auto& service : current_->services()) {
+    std::set<std::string> used = dnsNames({service->source});
+    if (std::none_of(used.begin(), used.end(),
+                     [&](const std::string& name) { return changed.count(name) > 0; })) {
+      continue;
+    }
+    route::Change change;
+    change.kind = route::Change::Kind::kUpsertService;
+    change.service = service->source;
+    std::vector<config::Error> errors;
+    auto compiled = compiler_.apply(next.get(), change, errors, next->revision());
+    if (compiled) next = std::move(compiled);
+  }
+  if (next == current_) return;
+  current_ = next;
+  if (publisher_) propagated_ = publisher_(next);
+}
 
 std::shared_ptr<const route::Snapshot> ControlPlane::compileAll(
     const config::Config& config, uint64_t revision, std::vector<config::Error>& errors) {
@@ -82,6 +151,8 @@ bool ControlPlane::boot(const config::Config* file, std::string_view file_digest
   const bool seed_empty = file == nullptr && stored.revision == 0;
   const config::Config& wanted = apply_file ? *file : stored.config;
   const uint64_t revision = apply_file || seed_empty ? stored.revision + 1 : stored.revision;
+  // The resolver calls back only once a publisher is set: holding the lock here is safe.
+  resolveNamesOf(wanted.services, true);
   std::vector<config::Error> errors;
   auto snapshot = compileAll(wanted, revision, errors);
   if (!snapshot) {
@@ -115,8 +186,13 @@ bool ControlPlane::boot(const config::Config* file, std::string_view file_digest
 }
 
 void ControlPlane::setPublisher(Publisher publisher) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  publisher_ = std::move(publisher);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    publisher_ = std::move(publisher);
+  }
+  if (resolver_ != nullptr) {
+    resolver_->setOnChange([this](const std::vector<std::string>& names) { refreshNames(names); });
+  }
 }
 
 bool ControlPlane::touchesOverlay(const route::Change& change) const {
@@ -166,6 +242,10 @@ bool upsertTargetExists(const route::Snapshot& snapshot, const route::Change& ch
 
 ApplyResult ControlPlane::apply(route::Change change, std::optional<uint64_t> if_match,
                                 std::string_view source, Expect expect) {
+  if (change.kind == route::Change::Kind::kReplaceAll) resolveNamesOf(change.all.services, true);
+  if (change.kind == route::Change::Kind::kUpsertService) {
+    resolveNamesOf({change.service}, false);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   return applyLocked(std::move(change), if_match, source, expect);
 }
@@ -174,6 +254,7 @@ ApplyResult ControlPlane::replaceEndpoints(const std::string& name,
                                            std::vector<config::Endpoint> endpoints,
                                            std::optional<uint64_t> if_match,
                                            std::string_view source) {
+  resolveNamesOf({config::Service{name, "", endpoints, ""}}, false);
   std::lock_guard<std::mutex> lock(mutex_);
   const route::CompiledService* service = current_->service(name);
   if (service == nullptr) {
@@ -263,6 +344,7 @@ bool ControlPlane::changesSince(uint64_t since, size_t limit, std::vector<store:
 ApplyResult ControlPlane::replaceOwned(const std::string& owner,
                                        std::vector<config::Service> services,
                                        std::vector<config::Route> routes, std::string_view source) {
+  resolveNamesOf(services, false);
   std::lock_guard<std::mutex> lock(mutex_);
   route::Change change;
   change.kind = route::Change::Kind::kReplaceAll;

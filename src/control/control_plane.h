@@ -15,6 +15,7 @@
 
 #include "config/identity.h"
 #include "config/model.h"
+#include "dns/resolver.h"
 #include "route/snapshot.h"
 #include "store/store.h"
 
@@ -39,8 +40,10 @@ using Publisher = std::function<bool(std::shared_ptr<const route::Snapshot>)>;
 
 class ControlPlane {
  public:
+  // `resolver` (optional) keeps the DNS names of endpoints resolved; without one a named
+  // endpoint stays unresolved (502).
   ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_count,
-               config::Identity identity = {});
+               config::Identity identity = {}, dns::Resolver* resolver = nullptr);
 
   // Loads the store and reconciles it with the configuration file, if any:
   //   - an empty store is seeded from the file (one change, source "config-file");
@@ -66,6 +69,9 @@ class ControlPlane {
   // name an object of another owner holds is a 409.
   ApplyResult replaceOwned(const std::string& owner, std::vector<config::Service> services,
                            std::vector<config::Route> routes, std::string_view source);
+  // The resolver saw `names` change: services using them are recompiled and published (the
+  // configuration and its revision do not change; nothing is stored).
+  void refreshNames(const std::vector<std::string>& names);
   // False when the last publication left a worker behind (reported by /readyz).
   bool lastPublishPropagated() const { return propagated_; }
 
@@ -86,12 +92,16 @@ class ControlPlane {
                                                     std::vector<config::Error>& errors);
   bool touchesOverlay(const route::Change& change) const;
   config::Config storedConfigOf(const route::Snapshot& snapshot) const;
+  // Makes the resolver know the DNS names of `services` before they are compiled (waiting a
+  // little for new ones). Never called with mutex_ held: the resolver calls refreshNames().
+  void resolveNamesOf(const std::vector<config::Service>& services, bool forget_others);
   ApplyResult applyLocked(route::Change change, std::optional<uint64_t> if_match,
                           std::string_view source, Expect expect);
 
   mutable std::mutex mutex_;
   std::unique_ptr<store::Store> store_;
   config::Identity identity_;
+  dns::Resolver* resolver_;
   route::Compiler compiler_;
   config::Config overlay_;
   Publisher publisher_;

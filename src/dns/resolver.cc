@@ -74,6 +74,14 @@ Resolver::Resolver(ResolverOptions options)
     : options_(std::move(options)), channel_(std::make_unique<Channel>()) {}
 
 Resolver::~Resolver() {
+  stop();
+  channel_.reset();  // cancels what is in flight: callbacks run with ARES_EDESTRUCTION
+  for (int fd : wake_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void Resolver::stop() {
   if (thread_.joinable()) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -82,10 +90,6 @@ Resolver::~Resolver() {
     char byte = 1;
     [[maybe_unused]] ssize_t n = ::write(wake_[1], &byte, 1);
     thread_.join();
-  }
-  channel_.reset();  // cancels what is in flight: callbacks run with ARES_EDESTRUCTION
-  for (int fd : wake_) {
-    if (fd >= 0) ::close(fd);
   }
 }
 
@@ -105,8 +109,19 @@ void Resolver::setOnChange(std::function<void(const std::vector<std::string>&)> 
 }
 
 void Resolver::track(const std::set<std::string>& names, std::chrono::milliseconds wait) {
+  watch(names, true, wait);
+}
+
+void Resolver::add(const std::set<std::string>& names, std::chrono::milliseconds wait) {
+  watch(names, false, wait);
+}
+
+void Resolver::watch(const std::set<std::string>& names, bool forget_others,
+                     std::chrono::milliseconds wait) {
   std::unique_lock<std::mutex> lock(mutex_);
-  std::erase_if(entries_, [&](const auto& item) { return names.count(item.first) == 0; });
+  if (forget_others) {
+    std::erase_if(entries_, [&](const auto& item) { return names.count(item.first) == 0; });
+  }
   std::vector<std::string> fresh;
   for (const std::string& name : names) {
     if (entries_.try_emplace(name).second) fresh.push_back(name);

@@ -42,11 +42,15 @@ class Resolver {
 
   // Starts the resolver thread; false with `error` when c-ares cannot start (bad servers).
   bool start(std::string& error);
+  // Stops the thread: no callback runs after it returns. The destructor does it too.
+  void stop();
 
   // The names to keep resolved (names not listed are forgotten). Waits up to `wait` for every
   // name not seen before to get its first answer, so a change that names a new backend routes
   // to it at once.
   void track(const std::set<std::string>& names, std::chrono::milliseconds wait);
+  // Adds `names` to those kept resolved (forgetting none), waiting as track() does.
+  void add(const std::set<std::string>& names, std::chrono::milliseconds wait);
 
   // What is known of `name` now (answered=false if never asked or still pending).
   Resolution lookup(const std::string& name) const;
@@ -59,6 +63,8 @@ class Resolver {
   struct Entry;
   class Channel;
 
+  void watch(const std::set<std::string>& names, bool forget_others,
+             std::chrono::milliseconds wait);
   void run();
   void startDueQueries(std::chrono::steady_clock::time_point now);
   void finish(const std::string& name, Resolution result, uint32_t ttl_s);

@@ -100,6 +100,13 @@ void Exchange::start(const http::RequestHead& head) {
 void Exchange::proceedToUpstream() {
   endpoint_ = pickEndpoint(*endpoints_);
   if (endpoint_ == nullptr) return failLocal(503, "no endpoint is available for this service");
+  if (!endpoint_->unresolved.empty()) {
+    return failLocal(
+        502, "cannot resolve backend " + endpoint_->hostname + ": " + endpoint_->unresolved);
+  }
+  if (!endpoint_->hostname.empty() && !keep_client_host_) {
+    replaceUpstreamHost(upstream_head_, endpoint_->hostname);
+  }
   forward();
 }
 

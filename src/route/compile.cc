@@ -45,6 +45,33 @@ Endpoint compileEndpoint(const config::Endpoint& source) {
   return endpoint;
 }
 
+// "api.example.com:443" -> one endpoint per address the name has now; none known yet (or the
+// name does not resolve): one unresolved endpoint, which answers 502 saying why.
+void appendNamedEndpoints(const config::Endpoint& source, const NameLookup& names,
+                          std::vector<Endpoint>& out) {
+  const size_t colon = source.address.rfind(':');
+  const std::string name = source.address.substr(0, colon);
+  const std::string port = source.address.substr(colon + 1);
+  const std::string hostname = port == "80" ? name : source.address;
+  NameAddresses found = names ? names(name) : NameAddresses{{}, "no resolver"};
+  for (const std::string& ip : found.addresses) {
+    config::Endpoint resolved = source;
+    resolved.address = (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + port;
+    Endpoint endpoint = compileEndpoint(resolved);
+    endpoint.hostname = hostname;
+    out.push_back(std::move(endpoint));
+  }
+  if (!found.addresses.empty()) return;
+  Endpoint endpoint;
+  endpoint.id = endpointId(source.address);
+  endpoint.address = source.address;
+  endpoint.version = source.version;
+  endpoint.weight = source.weight;
+  endpoint.hostname = hostname;
+  endpoint.unresolved = found.error.empty() ? "not resolved yet" : found.error;
+  out.push_back(std::move(endpoint));
+}
+
 // Sort keys: smaller sorts first.
 int hostClass(const CompiledRoute& r) {
   switch (r.host_kind) {
@@ -175,14 +202,22 @@ std::unique_ptr<CompiledRoute> compileRoute(const config::Route& source,
 }
 
 std::shared_ptr<const CompiledService> compileService(const config::Service& source,
-                                                      uint32_t worker_count) {
+                                                      uint32_t worker_count,
+                                                      const NameLookup& names) {
   auto service = std::make_shared<CompiledService>();
   service->source = source;
   LbPolicy lb = lbPolicyOf(source.lb);
   std::vector<Endpoint> all;
   all.reserve(source.endpoints.size());
-  for (const config::Endpoint& endpoint : source.endpoints)
-    all.push_back(compileEndpoint(endpoint));
+  for (const config::Endpoint& endpoint : source.endpoints) {
+    sockaddr_storage ignored;
+    socklen_t length = 0;
+    if (parseSocketAddress(endpoint.address, ignored, length)) {
+      all.push_back(compileEndpoint(endpoint));
+    } else {
+      appendNamedEndpoints(endpoint, names, all);
+    }
+  }
   // One set per version, in order of first appearance; versions are few, so a linear scan.
   std::vector<std::pair<std::string, std::vector<Endpoint>>> versions;
   for (const Endpoint& endpoint : all) {

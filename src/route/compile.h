@@ -10,8 +10,10 @@ namespace turnout::route {
 // The object must have passed config's checks: compilation does not report errors.
 std::unique_ptr<CompiledRoute> compileRoute(const config::Route& route,
                                             const config::Identity& identity);
+// DNS-named endpoints expand into their addresses through `names` (unresolved without it).
 std::shared_ptr<const CompiledService> compileService(const config::Service& service,
-                                                      uint32_t worker_count);
+                                                      uint32_t worker_count,
+                                                      const NameLookup& names = {});
 
 // Match order without the document-order tie break: priority desc, then host (exact, wildcard
 // with longer suffix first, any), then path (exact, longer prefix first, none), then more header

@@ -125,7 +125,8 @@ bool Compiler::replaceAll(Snapshot& next, const config::Config& config,
   std::vector<ServiceEntry> services;
   services.reserve(config.services.size());
   for (const config::Service& source : config.services) {
-    ServiceEntry entry{compileService(source, next.worker_count_), state.next_service_seq++};
+    ServiceEntry entry{compileService(source, next.worker_count_, names_),
+                       state.next_service_seq++};
     state.service_by_name.set(source.name, entry);
     services.push_back(std::move(entry));
   }
@@ -171,7 +172,7 @@ bool Compiler::upsertService(Snapshot& next, const config::Service& source,
   if (errors.size() != error_count) return false;
 
   SnapshotState& state = *next.state_;
-  auto service = compileService(source, next.worker_count_);
+  auto service = compileService(source, next.worker_count_, names_);
   std::string users = routesLosingTarget(state, source.name, service.get());
   if (!users.empty()) {
     last_refusal_ = Refusal::kConflict;

@@ -41,7 +41,18 @@ struct Endpoint {
   socklen_t sockaddr_len = 0;
   std::string version;
   uint32_t weight = 1;
+  // A DNS-named endpoint ("api.example.com:443") is one Endpoint per resolved address, each
+  // with the name as `hostname` (the upstream Host: "api.example.com", ":port" unless 80).
+  std::string hostname;
+  std::string unresolved;  // why a DNS name has no address (sockaddr unset): 502 when picked
 };
+
+// The addresses a DNS name has now (the resolver's answer); IP endpoints never ask.
+struct NameAddresses {
+  std::vector<std::string> addresses;
+  std::string error;  // when there is no address: why
+};
+using NameLookup = std::function<NameAddresses(const std::string& name)>;
 
 // Per-worker mutable balancer scratch, one cache line each so workers never share a line.
 struct alignas(64) WorkerLbScratch {
@@ -255,8 +266,9 @@ class Compiler {
  public:
   // `identity` is the caller this proxy stands for (--identity): routes, selectors and faults
   // scoped to another source are compiled inert.
-  explicit Compiler(uint32_t worker_count, config::Identity identity = {})
-      : worker_count_(worker_count), identity_(std::move(identity)) {}
+  explicit Compiler(uint32_t worker_count, config::Identity identity = {},
+                    NameLookup names = {})
+      : worker_count_(worker_count), identity_(std::move(identity)), names_(std::move(names)) {}
 
   // Validates `change` against `previous` (nullptr = empty) and returns the next snapshot with
   // revision `revision` (0: previous+1), or nullptr with `errors` filled (field paths as in
@@ -281,6 +293,7 @@ class Compiler {
 
   uint32_t worker_count_;
   config::Identity identity_;
+  NameLookup names_;
   mutable Refusal last_refusal_ = Refusal::kNone;
 };
 
