@@ -281,6 +281,32 @@ std::string fieldPath(std::string_view base, std::string_view field) {
   return out;
 }
 
+bool isValidName(std::string_view name) {
+  for (char c : name) {
+    if (!isNameChar(c)) return false;
+  }
+  return true;
+}
+
+bool checkHostName(std::string_view host, std::string* why) {
+  if (!host.starts_with('[') && host.find(':') != std::string_view::npos) {
+    *why = "must not include a port";
+    return false;
+  }
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // the root's label
+  bool ok = host.size() <= 253;
+  for (size_t start = 0; ok;) {
+    size_t dot = host.find('.', start);
+    std::string_view label = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    ok = !label.empty() && label.size() <= 63;
+    for (char c : label) ok = ok && isHostChar(c);
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (!ok) *why = "must be a host name (\"api.example.com\")";
+  return ok;
+}
+
 void checkListener(const Listener& listener, const std::string& path, std::vector<Error>& errors) {
   if (listener.name.empty()) add(errors, fieldPath(path, "name"), "must not be empty");
   std::string why;
@@ -301,10 +327,8 @@ void checkService(const Service& service, const std::string& path, std::vector<E
   std::string name_field = fieldPath(path, "name");
   if (service.name.empty()) {
     add(errors, name_field, "must not be empty");
-  } else {
-    bool ok = true;
-    for (char c : service.name) ok = ok && isNameChar(c);
-    if (!ok) add(errors, name_field, "must contain only letters, digits, '.', '_' and '-'");
+  } else if (!isValidName(service.name)) {
+    add(errors, name_field, kNameRule);
   }
   checkLb(service.lb, fieldPath(path, "lb"), errors);
   checkOwner(service.owner, fieldPath(path, "owner"), errors);

@@ -31,6 +31,15 @@ void checkEndpoints(const std::vector<Endpoint>& endpoints, const std::string& p
 void checkRoute(const Route& route, const std::string& path, const TargetLookup& lookup,
                 std::vector<Error>& errors);
 
+// Names of listeners and services: letters, digits, '.', '_' and '-' (kNameRule when not).
+bool isValidName(std::string_view name);
+inline constexpr const char* kNameRule = "must contain only letters, digits, '.', '_' and '-'";
+
+// An exact host name ("api.example.com", one trailing dot allowed): dot-separated labels of
+// 1-63 letters, digits, '-' or '_', 253 characters at most; no port, wildcard or brackets.
+// False with the reason in `why`.
+bool checkHostName(std::string_view host, std::string* why);
+
 // Limits shared with the decoder (config/decoder.h), which reports out-of-range integers itself.
 inline constexpr uint32_t kMaxWeight = 10000;
 inline constexpr uint32_t kMinTimeoutMs = 1;

@@ -18,6 +18,7 @@
 #include "config/decode_state.h"
 #include "config/model.h"
 #include "config/node_adapter.h"
+#include "config/paralarva.h"
 
 namespace turnout::config {
 
@@ -31,15 +32,36 @@ class Decoder {
   // Each entry point returns false when the root cannot hold the object at all (wrong type),
   // in which case the semantic checks would only add noise.
 
-  // A whole document; a null root (empty YAML file) is an empty configuration when
-  // `null_is_empty`.
-  bool document(const Node& root, bool null_is_empty, Config& out) {
+  // A whole document: the native model, or paralarva's config.yaml when the root holds `proxy`
+  // (config/paralarva.h translates it). A null root (empty YAML file) is an empty
+  // configuration when `null_is_empty`.
+  bool document(const Node& root, bool null_is_empty, Document& out) {
     if (!rootIsMap(root, null_is_empty)) return false;
-    fields(root, "", {"listeners", "services", "routes"},
+    if (A::isMap(root) && hasKey(root, "proxy")) return paralarvaDocument(root, out);
+    Config& native = out.native;
+    fields(root, "", {"listeners", "services", "routes", "fallback"},
            [&](std::string_view key, const Node& value, const std::string& field) {
-             if (key == "listeners") items(value, field, out.listeners, &Decoder::listener);
-             if (key == "services") items(value, field, out.services, &Decoder::service);
-             if (key == "routes") items(value, field, out.routes, &Decoder::route);
+             if (key == "listeners") items(value, field, native.listeners, &Decoder::listener);
+             if (key == "services") items(value, field, native.services, &Decoder::service);
+             if (key == "routes") items(value, field, native.routes, &Decoder::route);
+             if (key == "fallback") string(value, field, out.fallback.emplace());
+           });
+    return true;
+  }
+
+  // paralarva's config.yaml: {proxy: {listen: {address, port}, services: [{name, domain,
+  // hosts: [{address, port}]}]}}, and turnout's `fallback` beside it. Native keys are refused
+  // there: half of a document in each format is almost certainly a mistake.
+  bool paralarvaDocument(const Node& root, Document& out) {
+    out.paralarva = true;
+    fields(root, "", {"proxy", "fallback", "listeners", "services", "routes"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "proxy") paralarvaProxy(value, field, out.proxy);
+             if (key == "fallback") string(value, field, out.fallback.emplace());
+             if (key == "listeners" || key == "services" || key == "routes") {
+               fail(field, "cannot be mixed with proxy (paralarva's format) in one document",
+                    value);
+             }
            });
     return true;
   }
@@ -180,6 +202,46 @@ class Decoder {
 
   void boolean(const Node& node, const std::string& field, bool& out) {
     if (!A::readBool(node, out)) fail(field, "must be true or false", node);
+  }
+
+  static bool hasKey(const Node& map, std::string_view name) {
+    bool found = false;
+    A::forEachEntry(map, [&](const MapKey& key, const Node&) {
+      found = found || (key.is_string && key.text == name);
+    });
+    return found;
+  }
+
+  // paralarva's fields are all required: each is decoded into an optional, so that the checks
+  // (config/paralarva.cc) can tell a missing field from an empty one.
+  void paralarvaProxy(const Node& node, const std::string& path, ParalarvaProxy& out) {
+    fields(node, path, {"listen", "services"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "listen") paralarvaAddress(value, field, out.listen.emplace());
+             if (key == "services") {
+               items(value, field, out.services.emplace(), &Decoder::paralarvaService);
+             }
+           });
+  }
+
+  void paralarvaService(const Node& node, const std::string& path, ParalarvaService& out) {
+    fields(node, path, {"name", "domain", "hosts"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "name") string(value, field, out.name.emplace());
+             if (key == "domain") string(value, field, out.domain.emplace());
+             if (key == "hosts") {
+               items(value, field, out.hosts.emplace(), &Decoder::paralarvaAddress);
+             }
+           });
+  }
+
+  // paralarva wants an int port: a quoted "8080" is refused, in YAML as in JSON.
+  void paralarvaAddress(const Node& node, const std::string& path, ParalarvaAddress& out) {
+    fields(node, path, {"address", "port"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "address") string(value, field, out.address.emplace());
+             if (key == "port") integer(value, field, 1, 65535, out.port.emplace());
+           });
   }
 
   // Keys the model names but this version does not use yet: accepted if well-formed.

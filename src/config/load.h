@@ -21,6 +21,13 @@ enum class Format : uint8_t { kYaml, kJson };
 // versions. Returns every error found, each with its field path (and line: always for YAML,
 // for JSON syntax errors only); `out` is meaningful only when the result is empty. An empty
 // YAML document is an empty configuration; an empty JSON text is an error ("{}" is not).
+//
+// Two other shapes are accepted and translated into the model. A root holding `proxy` is
+// paralarva's config.yaml ({proxy: {listen: {address, port}, services: [{name, domain, hosts:
+// [{address, port}]}]}}): one listener "paralarva", and per service a service and a route on
+// its domain; errors name paralarva's fields ("proxy.services[1].domain"). A top-level
+// `fallback: "IP:PORT"` (in either shape) adds a service and a route named "fallback" at the
+// lowest priority, taking every request no other route matches.
 std::vector<Error> parseDocument(std::string_view text, Format format, Config& out);
 
 // Same as parseDocument(text, Format::kYaml, out).

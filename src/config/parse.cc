@@ -1,6 +1,7 @@
 // The parse* entry points of config/load.h: pick the adapter for the format, run the one
 // decoder, then the semantic checks that apply to what was parsed.
 #include <exception>
+#include <utility>
 
 #include "config/checks.h"
 #include "config/decode_state.h"
@@ -8,6 +9,7 @@
 #include "config/json_adapter.h"
 #include "config/json_tree.h"
 #include "config/load.h"
+#include "config/paralarva.h"
 #include "config/yaml_adapter.h"
 
 namespace turnout::config {
@@ -63,10 +65,13 @@ std::vector<Error> parseDocument(std::string_view text, Format format, Config& o
 std::vector<Error> parseDocument(std::string_view text, Format format, Empty empty, Config& out) {
   out = Config{};
   const bool allow_empty = format == Format::kYaml && empty == Empty::kAllowedInYaml;
+  Document document;
   return parse(
       text, format, !allow_empty,
-      [&](auto& decoder, const auto& root) { return decoder.document(root, allow_empty, out); },
-      [&](std::vector<Error>& errors) { errors = validate(out); });
+      [&](auto& decoder, const auto& root) {
+        return decoder.document(root, allow_empty, document);
+      },
+      [&](std::vector<Error>& errors) { errors = finishDocument(std::move(document), out); });
 }
 
 std::vector<Error> parseService(std::string_view text, Format format, Service& out) {
