@@ -67,6 +67,9 @@ AdminResponse AdminApi::dispatch(const AdminRequest& request) {
   if (path.size() == 1 && path[0] == "readyz") return handlers::readyz(ctx);
   if (path.size() == 1 && path[0] == "a8-admin") return handlers::a8Admin(ctx);
   if (path.size() == 1 && path[0] == "metrics") return handlers::metrics(ctx);
+  if (!path.empty() && (path[0] == "entries.json" || path[0] == "entries")) {
+    return handlers::entries(ctx, path);
+  }
   if (path.empty() || path[0] != "v1")
     return api::error(404, "no such admin path: " + request.path);
   if (path.size() == 2 && path[1] == "config") return handlers::config(ctx);

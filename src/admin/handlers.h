@@ -26,5 +26,7 @@ AdminResponse routes(Context& ctx);  // /v1/routes
 AdminResponse route(Context& ctx, const std::string& id);
 AdminResponse a8Admin(Context& ctx);  // /a8-admin (Amalgam8)
 AdminResponse metrics(Context& ctx);  // /metrics
+// /entries.json and /entries/{host}.json (seed 001); `path` is every decoded segment.
+AdminResponse entries(Context& ctx, const std::vector<std::string>& path);
 
 }  // namespace turnout::admin::handlers

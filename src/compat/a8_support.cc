@@ -97,11 +97,9 @@ uint16_t readPort(const json& value, const std::string& field) {
 std::string endpointAddress(const std::string& host, uint16_t port, const std::string& field) {
   bool v6 = host.find(':') != std::string::npos && host.front() != '[';
   std::string address = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-  sockaddr_storage storage;
-  socklen_t length = 0;
   std::string why;
-  if (!config::parseIpPort(address, storage, length, &why)) {
-    throw Invalid(field + ".host", "must be an IP address (" + why + ")");
+  if (!config::checkEndpointAddress(address, &why)) {
+    throw Invalid(field + ".host", "must be an IP address or a DNS name (" + why + ")");
   }
   return address;
 }

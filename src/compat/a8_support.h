@@ -43,7 +43,8 @@ double readNumber(const nlohmann::json& value, const std::string& field);
 int64_t readInteger(const nlohmann::json& value, const std::string& field);
 uint16_t readPort(const nlohmann::json& value, const std::string& field);
 
-// "127.0.0.1" + 9091 -> "127.0.0.1:9091" ("[::1]:80" for IPv6); only IP addresses for now.
+// "127.0.0.1" + 9091 -> "127.0.0.1:9091" ("[::1]:80" for IPv6); a DNS name is resolved at run
+// time and becomes the upstream Host, as in the original.
 std::string endpointAddress(const std::string& host, uint16_t port, const std::string& field);
 // "helloworld_v1" or "helloworld:v1" -> helloworld, v1.
 bool splitVersionedName(const std::string& name, std::string& service, std::string& version);

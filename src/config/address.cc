@@ -113,11 +113,41 @@ bool parseIpPort(std::string_view text, sockaddr_storage& out, socklen_t& len, s
     }
   }
   if (!bracketed && looksLikeDnsName(host)) {
-    setWhy(why, "DNS names are not supported yet, use an IP address");
+    setWhy(why, "an IP address is needed here, not a DNS name");
   } else {
     setWhy(why, "must be IP:PORT or [IPv6]:PORT");
   }
   return false;
+}
+
+bool checkEndpointAddress(std::string_view text, std::string* why) {
+  sockaddr_storage ignored;
+  socklen_t length = 0;
+  std::string ip_why;
+  if (parseIpPort(text, ignored, length, &ip_why)) return true;
+  std::string_view host, port_text;
+  uint16_t port = 0;
+  if (text.front() == '[' || !splitHostPort(text, host, port_text, why) ||
+      !looksLikeDnsName(host)) {
+    setWhy(why, ip_why);
+    return false;
+  }
+  if (!parsePort(port_text, 1, port)) {
+    setWhy(why, "the port must be a number between 1 and 65535");
+    return false;
+  }
+  // Labels of 1-63 letters, digits and '-', at most 253 bytes, one trailing dot allowed.
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  bool ok = !host.empty() && host.size() <= 253;
+  for (size_t start = 0; ok;) {
+    size_t dot = host.find('.', start);
+    std::string_view label = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    ok = !label.empty() && label.size() <= 63 && label.front() != '-' && label.back() != '-';
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (!ok) setWhy(why, "must be IP:PORT, [IPv6]:PORT or a DNS name:PORT");
+  return ok;
 }
 
 bool checkListenAddress(std::string_view text, std::string* why) {

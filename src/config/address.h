@@ -22,8 +22,12 @@ bool parsePort(std::string_view text, uint32_t min_port, uint16_t& port);
 bool looksLikeDnsName(std::string_view host);
 
 // Parses "IP:PORT" / "[IPv6]:PORT" (port 1-65535) into a socket address. A DNS name is an
-// error of its own ("DNS names are not supported yet, use an IP address").
+// error of its own ("an IP address is needed here, not a DNS name").
 bool parseIpPort(std::string_view text, sockaddr_storage& out, socklen_t& len, std::string* why);
+
+// Checks an endpoint address: "IP:PORT", "[IPv6]:PORT" or "NAME:PORT" (a DNS name, resolved
+// at run time), port 1-65535.
+bool checkEndpointAddress(std::string_view text, std::string* why);
 
 // Checks a listener address: "HOST:PORT" where HOST is an IP or a DNS name and PORT may be 0
 // (pick a free port).

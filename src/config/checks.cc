@@ -341,12 +341,10 @@ void checkEndpoints(const std::vector<Endpoint>& endpoints, const std::string& p
   for (size_t j = 0; j < endpoints.size(); ++j) {
     const Endpoint& endpoint = endpoints[j];
     std::string base = path + "[" + std::to_string(j) + "]";
-    sockaddr_storage addr;
-    socklen_t len;
     std::string why;
     if (endpoint.address.empty()) {
       add(errors, base + ".address", "must not be empty");
-    } else if (!parseIpPort(endpoint.address, addr, len, &why)) {
+    } else if (!checkEndpointAddress(endpoint.address, &why)) {
       add(errors, base + ".address", why);
     } else if (!seen.insert(endpoint.address).second) {
       add(errors, base + ".address", "duplicate endpoint address '" + endpoint.address + "'");

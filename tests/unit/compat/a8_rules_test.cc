@@ -244,14 +244,25 @@ TEST(A8RulesTest, EndpointValues) {
             (std::map<std::string, std::string>{{"10.0.0.9:7000", ""}}));
 }
 
-TEST(A8RulesTest, EndpointTypesAndHostNamesOtherThanHttpIpAreRefused) {
+TEST(A8RulesTest, HostNameInstancesAreKeptForTheResolver) {
+  A8Objects out = translate(payload(
+      json::array({instance("reviews", "reviews.default.svc:9080", {"version=v1"}),
+                   instance("reviews", "localhost", {"version=v1"})}),
+      json::array()));
+  ASSERT_EQ(out.services.size(), 1u);
+  std::vector<std::string> addresses;
+  for (const auto& endpoint : out.services[0].endpoints) addresses.push_back(endpoint.address);
+  EXPECT_EQ(addresses, (std::vector<std::string>{"reviews.default.svc:9080", "localhost:80"}));
+}
+
+TEST(A8RulesTest, EndpointTypesOtherThanHttpAndBadAddressesAreRefused) {
   for (const char* type : {"https", "tcp", "udp"}) {
     json one = instance("a", "10.0.0.1:8080", {"version=v1"});
     one["endpoint"]["type"] = type;
     std::string got = failure(payload(json::array({one}), json::array()));
     EXPECT_TRUE(got.starts_with("kInvalid: instances[0].endpoint.type: ")) << type << " -> " << got;
   }
-  for (const char* value : {"reviews.default.svc:9080", "localhost:9080", "reviews", "300.0.0.1:80"}) {
+  for (const char* value : {"-bad-.svc:9080", "a b:9080", "300.0.0.1:80", "10.0.0.1:0"}) {
     json ok = instance("a", "10.0.0.1:8080", {"version=v1"});
     json bad = instance("a", value, {"version=v1"});
     std::string got = failure(payload(json::array({ok, bad}), json::array()));

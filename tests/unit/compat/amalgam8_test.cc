@@ -625,13 +625,22 @@ TEST(Amalgam8Test, ServerErrors) {
   });
 }
 
-TEST(Amalgam8Test, DnsHostNamesAreRefused) {
-  for (const char* host : {"localhost", "helloworld.example.com", "300.1.1.1", ""}) {
+TEST(Amalgam8Test, DnsHostNamesAreKeptAndBadHostsRefused) {
+  A8Objects out;
+  std::string error;
+  ASSERT_EQ(translateA8(R"({"upstreams": {"helloworld_v1": {"servers": [
+                {"host": "helloworld.example.com", "port": 9091}]}}})",
+                        {}, out, error),
+            A8Parse::kOk)
+      << error;
+  ASSERT_EQ(out.services.size(), 1u);
+  EXPECT_EQ(out.services[0].endpoints[0].address, "helloworld.example.com:9091");
+  for (const char* host : {"300.1.1.1", "", "-bad-.test", "a b"}) {
     std::string body = std::string(R"({"upstreams": {"helloworld_v1": {"servers": [{"host": ")") +
                        host + R"(", "port": 9091}]}}})";
     std::string got = failure(body);
-    EXPECT_TRUE(
-        got.starts_with("kInvalid: upstreams.helloworld_v1.servers[0].host: must be an IP address ("))
+    EXPECT_TRUE(got.starts_with(
+        "kInvalid: upstreams.helloworld_v1.servers[0].host: must be an IP address or a DNS name ("))
         << host << " -> " << got;
   }
 }

@@ -375,12 +375,12 @@ TEST(JsonObjectTest, EmptyBodies) {
 
 TEST(JsonObjectTest, ServiceLocalChecks) {
   EXPECT_EQ(serviceErrors(R"({"name":"bad name","lb":"fastest","endpoints":[
-      {"address":"10.0.0.1:80"},{"address":"10.0.0.1:80"},{"address":"backend:80"}]})"),
+      {"address":"10.0.0.1:80"},{"address":"10.0.0.1:80"},{"address":"backend:0"}]})"),
             (std::vector<std::string>{
                 "name: must contain only letters, digits, '.', '_' and '-'",
                 "lb: must be one of: random, round_robin, least_request",
                 "endpoints[1].address: duplicate endpoint address '10.0.0.1:80'",
-                "endpoints[2].address: DNS names are not supported yet, use an IP address"}));
+                "endpoints[2].address: the port must be a number between 1 and 65535"}));
   Service service;
   ASSERT_TRUE(parseService(R"({"name":"s"})", Format::kJson, service).empty());
   EXPECT_EQ(service.lb, "round_robin");  // defaults are the model's

@@ -180,7 +180,7 @@ TEST(LoadTest, ServiceErrors) {
       "  - name: ok\n"
       "    lb: fastest\n"  // 5
       "    endpoints:\n"
-      "      - address: \"backend.local:80\"\n"  // 7
+      "      - address: \"-bad-.local:80\"\n"     // 7
       "      - address: \"10.0.0.1:0\"\n"        // 8
       "      - address: \"::1:80\"\n"            // 9
       "      - address: \"10.0.0.2:80\"\n"
@@ -193,8 +193,8 @@ TEST(LoadTest, ServiceErrors) {
                 "2: services[0].name: must contain only letters, digits, '.', '_' and '-'",
                 "3: services[0].lb: lb 'ring_hash' is not supported yet",
                 "5: services[1].lb: must be one of: random, round_robin, least_request",
-                "7: services[1].endpoints[0].address: DNS names are not supported yet, use an "
-                "IP address",
+                "7: services[1].endpoints[0].address: must be IP:PORT, [IPv6]:PORT or a DNS "
+                "name:PORT",
                 "8: services[1].endpoints[1].address: the port must be a number between 1 and "
                 "65535",
                 "9: services[1].endpoints[2].address: an IPv6 address needs brackets: [::1]:PORT",

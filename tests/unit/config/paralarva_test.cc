@@ -351,7 +351,7 @@ TEST(FallbackTest, Errors) {
             std::vector<std::string>{"1: fallback: must end with :PORT"});
   EXPECT_EQ(
       errorsOf("fallback: \"backend.local:80\"\n"),
-      std::vector<std::string>{"1: fallback: DNS names are not supported yet, use an IP address"});
+      std::vector<std::string>{"1: fallback: an IP address is needed here, not a DNS name"});
   EXPECT_EQ(errorsOf("fallback:\n"), std::vector<std::string>{"1: fallback: must not be empty"});
   EXPECT_EQ(errorsOf("fallback: [a]\n"), std::vector<std::string>{"1: fallback: must be a string"});
   EXPECT_EQ(errorsOf("services: [{name: fallback, endpoints: [{address: \"10.0.0.1:80\"}]}]\n"

@@ -277,7 +277,7 @@ TEST(SocketAddressTest, Parses) {
   EXPECT_EQ(len, sizeof(sockaddr_in6));
   std::string why;
   EXPECT_FALSE(parseSocketAddress("example.com:80", addr, len, &why));
-  EXPECT_EQ(why, "DNS names are not supported yet, use an IP address");
+  EXPECT_EQ(why, "an IP address is needed here, not a DNS name");
   for (const char* bad : {"1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:0", "[::1]", "[::1]80",
                           ":80", "1.2.3.4:8x", "1.2.3.256:80", "[1.2.3.4]:80"}) {
     EXPECT_FALSE(parseSocketAddress(bad, addr, len)) << bad;
