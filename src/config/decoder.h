@@ -350,9 +350,9 @@ class Decoder {
   }
 
   void rewrite(const Node& node, const std::string& path, Route& out) {
-    fields(node, path, {"strip_prefix"},
-           [&](std::string_view, const Node& value, const std::string& field) {
-             boolean(value, field, out.strip_prefix);
+    fields(node, path, {"strip_prefix", "keep_host"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             boolean(value, field, key == "strip_prefix" ? out.strip_prefix : out.keep_host);
            });
   }
 

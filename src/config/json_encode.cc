@@ -281,7 +281,9 @@ void appendRoute(std::string& out, const Route& route) {
   appendKey(out, "match");
   appendMatch(out, route.match);
   appendKey(out, "rewrite");
-  out += route.strip_prefix ? "{\"strip_prefix\":true}" : "{\"strip_prefix\":false}";
+  out += route.strip_prefix ? "{\"strip_prefix\":true" : "{\"strip_prefix\":false";
+  if (route.keep_host) out += ",\"keep_host\":true";
+  out += '}';
   appendKey(out, "split");
   appendList(out, route.split, appendTarget);
   if (!route.sticky.cookie.empty()) {

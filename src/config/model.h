@@ -129,6 +129,8 @@ struct Route {
   int32_t priority = 0;
   RouteMatch match;
   bool strip_prefix = false;  // remove the matched path_prefix / path_separated_prefix
+  // A DNS-named backend gets its own name as Host unless this keeps the client's.
+  bool keep_host = false;
   std::vector<SplitTarget> split;
   Sticky sticky;
   std::vector<Fault> faults;

@@ -72,6 +72,7 @@ void Exchange::start(const http::RequestHead& head) {
   const route::CompiledRoute* route = routeRequest(head);
   if (route == nullptr) return failLocal(404, "no route matches this request");
   timeout_ms_ = route->source.timeout_ms;
+  keep_client_host_ = route->source.keep_host;
   if (const config::DirectResponse& direct = route->source.direct_response; direct.status != 0) {
     return failLocal(static_cast<int>(direct.status),
                      direct.body.empty() ? "answered by route " + route->source.id : direct.body);

@@ -218,3 +218,14 @@ def test_entries_api_with_a_dns_named_backend(admin_factory, dns_env):
     # A bare name means port 80, as nginx's proxy_pass read it.
     r = api.post("/entries.json", json={"host": "bare.test", "backend": "provider.test"})
     assert r.status_code == 200 and r.json()["backend"] == "provider.test:80", r.text
+
+
+def test_keep_host_sends_the_clients_host(turnout_factory, dns_env):
+    make_dns, backend = dns_env
+    port = _free_port()
+    backend("127.0.0.1", port)
+    dns = make_dns("127.0.0.1 app.test\n")
+    t = turnout_factory(config=_config(f"app.test:{port}", rewrite={"keep_host": True}),
+                        extra=["--dns-server", dns.server])
+    r = _get(t, headers={"Host": "client.example"})
+    assert r.status_code == 200 and r.json()["host"] == "client.example", r.text
