@@ -35,6 +35,9 @@ void addRunOptions(CLI::App& run, turnout::app::RunOptions& o) {
                "allow a non-loopback --admin address without a token");
   run.add_option("--fallback", o.fallback, "upstream HOST:PORT for requests no route matches");
   run.add_option("--listen-h2c", o.listen_h2c, "HTTP/2 cleartext listener ADDR:PORT");
+  run.add_option("--max-request-body", o.max_request_body,
+                 "largest request body in bytes, larger ones get 413 (0: no limit)")
+      ->capture_default_str();
   run.add_option("--dns-server", o.dns_servers,
                  "DNS server IP[:PORT] for DNS-named backends (repeatable; default: "
                  "/etc/resolv.conf)");

@@ -16,6 +16,7 @@ struct RunOptions {
   std::vector<std::string> to;  // --to quick mode upstreams
   std::string identity;         // --identity NAME:VERSION
   uint32_t max_active_faults = 1000;
+  uint64_t max_request_body = 0;  // --max-request-body BYTES (0: no limit)
   std::string log_level = "info";
   std::string access_log;
   std::string admin_token;

@@ -24,8 +24,8 @@
 #include "config/identity.h"
 #include "config/load.h"
 #include "control/control_plane.h"
-#include "dns/resolver.h"
 #include "core/log.h"
+#include "dns/resolver.h"
 #include "proxy/server.h"
 #include "route/snapshot.h"
 #include "store/store.h"
@@ -99,6 +99,15 @@ std::string reachable(const std::string& bound) {
 std::string metricsAddress(const std::string& data_address, int port) {
   const size_t colon = data_address.rfind(':');
   return data_address.substr(0, colon) + ":" + std::to_string(port);
+}
+
+// The configured listener an address comes from ("" for --listen addresses of its own).
+std::string listenerNameOf(const std::vector<config::Listener>& listeners,
+                           const std::string& address) {
+  for (const auto& listener : listeners) {
+    if (listener.address == address) return listener.name;
+  }
+  return "";
 }
 
 std::vector<std::string> splitList(const std::vector<std::string>& values) {
@@ -244,9 +253,11 @@ int runProxy(const RunOptions& options) {
     for (const auto& listener : file_listeners) addresses.push_back(listener.address);
   }
   if (addresses.empty()) addresses.push_back("127.0.0.1:8080");
+  std::vector<std::string> listener_names;
   for (auto& address : addresses) {
     listens.push_back(
         {options.all_addresses ? allAddresses(address) : address, options.next_free_port});
+    listener_names.push_back(listenerNameOf(file_listeners, address));
   }
 
   // Signals are taken by sigwait() on the main thread only; block them before any thread starts.
@@ -261,6 +272,8 @@ int runProxy(const RunOptions& options) {
   proxy::ProxySettings settings;
   settings.dry_run = options.dry_run;
   settings.max_active_faults = options.max_active_faults;
+  settings.max_request_body_bytes = options.max_request_body;
+  settings.listener_names = std::move(listener_names);
   if (options.upstream_timeout_s > 0) {
     settings.connect_timeout_ms = static_cast<uint32_t>(options.upstream_timeout_s * 1000);
   }

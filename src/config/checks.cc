@@ -3,6 +3,8 @@
 #include <re2/re2.h>
 
 #include <array>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -307,7 +309,41 @@ bool checkHostName(std::string_view host, std::string* why) {
   return ok;
 }
 
+bool isOwnErrorStatus(uint32_t status) {
+  for (uint32_t own : {400u, 404u, 413u, 414u, 431u, 502u, 503u, 504u}) {
+    if (status == own) return true;
+  }
+  return false;
+}
+
+bool readErrorPage(const std::string& file, std::string& out, std::string* why) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    *why = "cannot read '" + file + "'";
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    *why = "cannot read '" + file + "'";
+    return false;
+  }
+  if (out.size() > kMaxErrorPageBytes) {
+    *why = "'" + file + "' is larger than 64 KiB";
+    return false;
+  }
+  return true;
+}
+
 void checkListener(const Listener& listener, const std::string& path, std::vector<Error>& errors) {
+  for (const auto& [status, file] : listener.error_pages) {
+    std::string page, why;
+    std::string field = fieldPath(path, "error_pages." + std::to_string(status));
+    if (file.empty()) {
+      add(errors, field, "must be a file path");
+    } else if (!readErrorPage(file, page, &why)) {
+      add(errors, field, why);
+    }
+  }
   if (listener.name.empty()) add(errors, fieldPath(path, "name"), "must not be empty");
   std::string why;
   if (listener.address.empty()) {

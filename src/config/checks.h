@@ -40,6 +40,13 @@ inline constexpr const char* kNameRule = "must contain only letters, digits, '.'
 // False with the reason in `why`.
 bool checkHostName(std::string_view host, std::string* why);
 
+// The statuses turnout answers itself with a page, which error_pages can replace.
+bool isOwnErrorStatus(uint32_t status);
+// The largest error page file.
+inline constexpr size_t kMaxErrorPageBytes = 64 * 1024;
+// Reads an error page file; false with `why` when it is missing, unreadable or too big.
+bool readErrorPage(const std::string& file, std::string& out, std::string* why);
+
 // Limits shared with the decoder (config/decoder.h), which reports out-of-range integers itself.
 inline constexpr uint32_t kMaxWeight = 10000;
 inline constexpr uint32_t kMinTimeoutMs = 1;

@@ -252,12 +252,32 @@ class Decoder {
   }
 
   void listener(const Node& node, const std::string& path, Listener& out) {
-    fields(node, path, {"name", "address", "protocol"},
+    fields(node, path, {"name", "address", "protocol", "error_pages"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "name") string(value, field, out.name);
              if (key == "address") string(value, field, out.address);
              if (key == "protocol") string(value, field, out.protocol);
+             if (key == "error_pages") errorPages(value, field, out.error_pages);
            });
+  }
+
+  // {404: "/etc/turnout/404.html"}: YAML and JSON keys are text, read as status numbers.
+  void errorPages(const Node& node, const std::string& path, std::map<uint32_t, std::string>& out) {
+    std::map<std::string, std::string> by_text;
+    stringMap(node, path, "status", by_text);
+    for (const auto& [key, file] : by_text) {
+      uint32_t status = 0;
+      bool digits = !key.empty() && key.size() <= 3;
+      for (char c : key) {
+        digits = digits && c >= '0' && c <= '9';
+        status = status * 10 + static_cast<uint32_t>(c - '0');
+      }
+      if (!digits || !checks::isOwnErrorStatus(status)) {
+        fail(path + "." + key, "must be one of 400, 404, 413, 414, 431, 502, 503, 504", node);
+        continue;
+      }
+      out[status] = file;
+    }
   }
 
   void service(const Node& node, const std::string& path, Service& out) {

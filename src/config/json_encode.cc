@@ -93,6 +93,19 @@ void appendList(std::string& out, const std::vector<T>& items, Append append) {
   out += ']';
 }
 
+void appendStringMap(std::string& out, const std::map<std::string, std::string>& map) {
+  out += '{';
+  bool first = true;
+  for (const auto& [name, value] : map) {
+    if (!first) out += ',';
+    first = false;
+    appendString(out, name);
+    out += ':';
+    appendString(out, value);
+  }
+  out += '}';
+}
+
 void appendListener(std::string& out, const Listener& listener) {
   appendKey(out += '{', "name", true);
   appendString(out, listener.name);
@@ -100,6 +113,12 @@ void appendListener(std::string& out, const Listener& listener) {
   appendString(out, listener.address);
   appendKey(out, "protocol");
   appendString(out, listener.protocol);
+  if (!listener.error_pages.empty()) {
+    appendKey(out, "error_pages");
+    std::map<std::string, std::string> by_text;
+    for (const auto& [status, file] : listener.error_pages) by_text[std::to_string(status)] = file;
+    appendStringMap(out, by_text);
+  }
   out += '}';
 }
 
@@ -119,19 +138,6 @@ void appendOwner(std::string& out, const std::string& owner) {
   if (owner.empty()) return;
   appendKey(out, "owner");
   appendString(out, owner);
-}
-
-void appendStringMap(std::string& out, const std::map<std::string, std::string>& map) {
-  out += '{';
-  bool first = true;
-  for (const auto& [name, value] : map) {
-    if (!first) out += ',';
-    first = false;
-    appendString(out, name);
-    out += ':';
-    appendString(out, value);
-  }
-  out += '}';
 }
 
 void appendRequestMatch(std::string& out, const RequestMatch& match) {  // NOLINT(misc-no-recursion)

@@ -14,6 +14,9 @@ struct Listener {
   std::string name;
   std::string address;  // "HOST:PORT"
   std::string protocol = "http";
+  // Pages of our own answers on this listener, by status (400, 404, 413, 414, 431, 502, 503,
+  // 504): HTML files, `{{status}}`, `{{reason}}` and `{{request_id}}` filled in.
+  std::map<uint32_t, std::string> error_pages;
 
   bool operator==(const Listener&) const = default;
 };

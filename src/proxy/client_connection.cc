@@ -19,8 +19,13 @@ constexpr uint32_t kLingerMs = 2000;  // how long a closing connection drains th
 constexpr size_t kReadChunk = 16 * 1024;
 }  // namespace
 
-ClientConnection::ClientConnection(Worker& worker, int fd, const sockaddr_storage& peer)
-    : worker_(worker), fd_(fd), peer_ip_(core::peerIp(peer)), timer_([this] { onTimeout(); }) {
+ClientConnection::ClientConnection(Worker& worker, int fd, const sockaddr_storage& peer,
+                                   const std::string& listener_name)
+    : worker_(worker),
+      fd_(fd),
+      peer_ip_(core::peerIp(peer)),
+      listener_name_(listener_name),
+      timer_([this] { onTimeout(); }) {
   core::setNoDelay(fd_);
   worker_.loop().add(fd_, this);
   armIdle();
@@ -168,8 +173,10 @@ void ClientConnection::exchangeDone(bool keep_alive) {
 void ClientConnection::rejectRequest(int status, std::string_view reason) {
   // A malformed request ends the connection: nothing after it can be framed with confidence.
   const std::string request_id = worker_.newRequestId();
-  const bool json = false;
-  send(renderErrorResponse(status, reason, request_id, json, /*close=*/true));
+  const route::Snapshot* snapshot = worker_.currentSnapshot();
+  const std::string* page = snapshot ? snapshot->errorPage(listener_name_, status) : nullptr;
+  send(renderErrorResponse(status, reason, request_id, rawHeadAcceptsJson(in_.view()),
+                           /*close=*/true, /*head_only=*/false, page));
   closeAfterFlush();
 }
 

@@ -23,7 +23,9 @@ class Worker;
 
 class ClientConnection final : public core::IoHandler {
  public:
-  ClientConnection(Worker& worker, int fd, const sockaddr_storage& peer);
+  // `listener_name` (the configured listener it came through, or "") outlives the connection.
+  ClientConnection(Worker& worker, int fd, const sockaddr_storage& peer,
+                   const std::string& listener_name);
   ~ClientConnection() override;
 
   // IoHandler
@@ -33,6 +35,7 @@ class ClientConnection final : public core::IoHandler {
   Worker& worker() { return worker_; }
   core::Buffer& in() { return in_; }
   const std::string& peerIp() const { return peer_ip_; }
+  const std::string& listenerName() const { return listener_name_; }
   // Reads what the socket has, up to the buffering limit. False when the client is gone.
   bool readMore();
   bool peerClosed() const { return eof_; }
@@ -67,6 +70,7 @@ class ClientConnection final : public core::IoHandler {
   Worker& worker_;
   int fd_;
   std::string peer_ip_;
+  const std::string& listener_name_;
   State state_ = State::kIdle;
   bool readable_ = false;
   bool eof_ = false;

@@ -1,5 +1,7 @@
 #include "proxy/error_page.h"
 
+#include <algorithm>
+
 #include <string>
 
 #include "http/message.h"
@@ -100,14 +102,52 @@ bool prefersJson(std::string_view accept) {
          accept.find("+json") != std::string_view::npos;
 }
 
+// A listener's page with {{status}}, {{reason}} and {{request_id}} filled in (HTML-escaped).
+static std::string fillPage(const std::string& page, std::string_view code, std::string_view reason,
+                            std::string_view request_id) {
+  std::string out;
+  out.reserve(page.size() + 64);
+  for (size_t i = 0; i < page.size();) {
+    auto at = [&](std::string_view token) { return page.compare(i, token.size(), token) == 0; };
+    if (at("{{status}}")) {
+      out += code;
+      i += 10;
+    } else if (at("{{reason}}")) {
+      out += escapeText(reason, false);
+      i += 10;
+    } else if (at("{{request_id}}")) {
+      out += escapeText(request_id, false);
+      i += 14;
+    } else {
+      out += page[i++];
+    }
+  }
+  return out;
+}
+
+bool rawHeadAcceptsJson(std::string_view raw) {
+  raw = raw.substr(0, std::min<size_t>(raw.size(), 64 * 1024));
+  for (size_t line = raw.find('\n'); line != std::string_view::npos;
+       line = raw.find('\n', line + 1)) {
+    std::string_view rest = raw.substr(line + 1);
+    if (rest.size() < 7 || !http::equalsIgnoreCase(rest.substr(0, 7), "accept:")) continue;
+    std::string_view value = rest.substr(7, rest.find('\n') - 7);
+    return prefersJson(value);
+  }
+  return false;
+}
+
 std::string renderErrorResponse(int status, std::string_view reason, std::string_view request_id,
-                                bool json, bool close, bool head_only) {
+                                bool json, bool close, bool head_only,
+                                const std::string* custom_html) {
   const std::string code = std::to_string(status);
   const std::string_view phrase = reasonPhrase(status);
   std::string body;
   if (json) {
     body = "{\"error\":{\"status\":" + code + ",\"reason\":\"" + escapeText(reason, true) +
            "\",\"request_id\":\"" + escapeText(request_id, true) + "\"}}\n";
+  } else if (custom_html != nullptr) {
+    body = fillPage(*custom_html, code, reason, request_id);
   } else {
     body = "<!DOCTYPE html>\n<html><head><title>" + code + " " + std::string(phrase) +
            "</title></head>\n<body><h1>" + code + " " + std::string(phrase) + "</h1>\n<p>" +

@@ -84,6 +84,12 @@ void Exchange::start(const http::RequestHead& head) {
                               target->version + "'");
   }
   if (!bufferedBodyIsWellFormed()) return;
+  const uint64_t body_limit = worker_.settings().max_request_body_bytes;
+  if (body_limit > 0 && request_framing_ == http::BodyFraming::kContentLength &&
+      request_remaining_ > body_limit) {
+    return failLocal(413,
+                     "the request body is larger than " + std::to_string(body_limit) + " bytes");
+  }
 
   const std::string path = route->upstreamPath(head.path);
   UpstreamRequestInfo info;
@@ -529,7 +535,10 @@ void Exchange::failLocal(int status, std::string_view reason) {
   if (response_started_) return client_.abort();
   const bool keep = client_keep_alive_ && request_done_ && !worker_.draining() && status != 400;
   const bool head_only = method_ == "HEAD";
-  client_.send(renderErrorResponse(status, reason, request_id_, wants_json_, !keep, head_only));
+  const std::string* page =
+      snapshot_.get() ? snapshot_->errorPage(client_.listenerName(), status) : nullptr;
+  client_.send(
+      renderErrorResponse(status, reason, request_id_, wants_json_, !keep, head_only, page));
   client_.exchangeDone(keep);
 }
 

@@ -106,8 +106,8 @@ class Exchange final : public upstream::UpstreamUser {
   // Version selection and faults.
   const route::EndpointSet* endpoints_ = nullptr;  // of the picked version, in the lease
   bool keep_client_host_ = false;  // the route keeps the client's Host for DNS-named backends
-  std::string response_lines_;                     // sticky cookie line(s) for the response head
-  bool delaying_ = false;                          // counted in faultCounters().active_delays
+  std::string response_lines_;     // sticky cookie line(s) for the response head
+  bool delaying_ = false;          // counted in faultCounters().active_delays
   uint32_t pending_abort_status_ = 0;
   bool pending_drop_ = false;
   std::string fault_trigger_name_;  // the header that triggered a fault (access log)

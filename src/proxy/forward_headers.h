@@ -24,9 +24,9 @@ void appendUpstreamRequestHead(std::string& out, const http::RequestHead& head,
                                const UpstreamRequestInfo& info);
 
 struct ClientResponseInfo {
-  std::string_view request_id;  // added when the upstream did not send one
-  bool close = false;           // the client connection ends after this response
-  bool upgrade = false;         // a 101 switching protocols: keep Upgrade and Connection
+  std::string_view request_id;   // added when the upstream did not send one
+  bool close = false;            // the client connection ends after this response
+  bool upgrade = false;          // a 101 switching protocols: keep Upgrade and Connection
   std::string_view extra_lines;  // complete header lines we add ("Set-Cookie: ...\r\n")
 };
 

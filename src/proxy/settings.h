@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "http/message.h"
 #include "upstream/pool.h"
@@ -21,6 +23,13 @@ struct ProxySettings {
   // Concurrent injected delays per process (Envoy's max_active_faults); past it a request
   // gets no fault at all, and faultCounters().overflow says so.
   uint32_t max_active_faults = 1000;
+  // Largest request body accepted (nginx's client_max_body_size); 0 = no limit. A larger
+  // Content-Length is a 413 before anything goes upstream. Chunked bodies are not counted
+  // yet (they stream as they come).
+  uint64_t max_request_body_bytes = 0;
+  // The configuration's listener name of each listen address, in bind order ("" when the
+  // address is not a configured listener): whose error pages a connection gets.
+  std::vector<std::string> listener_names;
 };
 
 }  // namespace turnout::proxy

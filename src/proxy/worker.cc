@@ -14,7 +14,10 @@ namespace turnout::proxy {
 // Accepts on one SO_REUSEPORT socket of this worker; the kernel spreads connections.
 class Acceptor final : public core::IoHandler {
  public:
-  Acceptor(Worker& worker, int fd) : worker_(worker), fd_(fd) { worker_.loop().add(fd_, this); }
+  Acceptor(Worker& worker, int fd, uint32_t listener)
+      : worker_(worker), fd_(fd), listener_(listener) {
+    worker_.loop().add(fd_, this);
+  }
   ~Acceptor() override { close(); }
 
   void close() {
@@ -36,7 +39,7 @@ class Acceptor final : public core::IoHandler {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         return;  // EMFILE and friends: the edge will come again with the next connection
       }
-      worker_.adoptConnection(fd, peer);
+      worker_.adoptConnection(fd, peer, listener_);
     }
     // More may be waiting: edge-triggered, so come back after this batch.
     worker_.loop().defer([this] { onIoEvents(EPOLLIN); });
@@ -45,6 +48,7 @@ class Acceptor final : public core::IoHandler {
  private:
   Worker& worker_;
   int fd_;
+  uint32_t listener_;  // index of the listen address, for ProxySettings::listener_names
 };
 
 // ---- SnapshotLease --------------------------------------------------------------------------
@@ -81,7 +85,9 @@ Worker::Worker(uint32_t index, const ProxySettings& settings, std::vector<int> l
       settings_(settings),
       pool_(loop_, settings.pool),
       rng_(std::random_device{}() ^ (uint64_t{index} << 32)) {
-  for (int fd : listen_fds) acceptors_.push_back(std::make_unique<Acceptor>(*this, fd));
+  for (uint32_t i = 0; i < listen_fds.size(); ++i) {
+    acceptors_.push_back(std::make_unique<Acceptor>(*this, listen_fds[i], i));
+  }
 }
 
 Worker::~Worker() {
@@ -153,12 +159,15 @@ std::string Worker::newRequestId() {
   return id;
 }
 
-void Worker::adoptConnection(int fd, const sockaddr_storage& peer) {
+void Worker::adoptConnection(int fd, const sockaddr_storage& peer, uint32_t listener) {
   if (draining_) {
     ::close(fd);
     return;
   }
-  connections_.insert(new ClientConnection(*this, fd, peer));
+  const std::vector<std::string>& names = settings_.listener_names;
+  static const std::string kUnnamed;
+  connections_.insert(
+      new ClientConnection(*this, fd, peer, listener < names.size() ? names[listener] : kUnnamed));
 }
 
 void Worker::onConnectionClosed(ClientConnection* conn) {

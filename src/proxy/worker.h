@@ -88,7 +88,7 @@ class Worker {
   std::vector<char>& scratch() { return scratch_; }
   http::RequestHead& scratchHead() { return scratch_head_; }
 
-  void adoptConnection(int fd, const sockaddr_storage& peer);
+  void adoptConnection(int fd, const sockaddr_storage& peer, uint32_t listener);
   void onConnectionClosed(ClientConnection* conn);
 
  private:

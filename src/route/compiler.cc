@@ -56,6 +56,19 @@ std::string routesLosingTarget(const SnapshotState& state, const std::string& na
   return list;
 }
 
+// Reads the listeners' error pages; a file that vanished since validation keeps the built-in
+// page rather than failing the change.
+std::shared_ptr<const ErrorPages> loadErrorPages(const std::vector<config::Listener>& listeners) {
+  auto pages = std::make_shared<ErrorPages>();
+  for (const config::Listener& listener : listeners) {
+    for (const auto& [status, file] : listener.error_pages) {
+      std::string page, why;
+      if (checks::readErrorPage(file, page, &why)) (*pages)[listener.name][status] = page;
+    }
+  }
+  return pages;
+}
+
 ChunkedList<ServiceEntry>::Pos servicePos(const SnapshotState& state, uint64_t seq) {
   return state.service_docs.partitionPoint([seq](const ServiceEntry& e) { return e.seq < seq; });
 }
@@ -122,6 +135,7 @@ bool Compiler::replaceAll(Snapshot& next, const config::Config& config,
   }
   SnapshotState& state = *next.state_;
   state.listeners = config.listeners;
+  state.error_pages = loadErrorPages(config.listeners);
   std::vector<ServiceEntry> services;
   services.reserve(config.services.size());
   for (const config::Service& source : config.services) {

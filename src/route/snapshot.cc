@@ -55,6 +55,14 @@ const std::vector<std::shared_ptr<const CompiledService>>& Snapshot::services() 
   return services_;
 }
 
+const std::string* Snapshot::errorPage(std::string_view listener_name, int status) const {
+  if (!state_->error_pages || state_->error_pages->empty()) return nullptr;
+  auto listener = state_->error_pages->find(listener_name);
+  if (listener == state_->error_pages->end()) return nullptr;
+  auto page = listener->second.find(static_cast<uint32_t>(status));
+  return page == listener->second.end() ? nullptr : &page->second;
+}
+
 config::Config Snapshot::toConfig() const {
   config::Config out;
   out.listeners = state_->listeners;

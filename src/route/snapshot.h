@@ -225,6 +225,8 @@ class Snapshot {
   const std::vector<std::shared_ptr<const CompiledService>>& services() const;
 
   config::Config toConfig() const;  // the model this snapshot was compiled from
+  // The page file content for `status` on listener `listener_name`, or nullptr (built-in).
+  const std::string* errorPage(std::string_view listener_name, int status) const;
   // Every endpoint id of every service (repeats possible), without building any list.
   void forEachEndpointId(const std::function<void(uint32_t)>& visit) const;
 

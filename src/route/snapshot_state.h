@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -30,8 +31,12 @@ struct ServiceEntry {
 // service would break, found without scanning every route.
 using UserList = std::shared_ptr<const std::vector<RouteEntry>>;
 
+// Error page contents by listener name, then status (read from their files when compiled).
+using ErrorPages = std::map<std::string, std::map<uint32_t, std::string>, std::less<>>;
+
 struct SnapshotState {
   std::vector<config::Listener> listeners;
+  std::shared_ptr<const ErrorPages> error_pages;  // shared until listeners change
   ShardedMap<RouteEntry> route_by_id;
   ChunkedList<RouteEntry> ranked;      // match order: (key, seq); ranks increase along it
   ChunkedList<RouteEntry> route_docs;  // document order (seq)
