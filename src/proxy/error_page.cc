@@ -72,6 +72,8 @@ std::string_view reasonPhrase(int status) {
       return "Gone";
     case 412:
       return "Precondition Failed";
+    case 422:
+      return "Unprocessable Content";
     case 429:
       return "Too Many Requests";
     case 413:

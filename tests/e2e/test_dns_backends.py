@@ -33,17 +33,25 @@ class Dns:
     def __init__(self, tmp_path, hosts: str):
         if not os.access(DNSMASQ, os.X_OK):
             pytest.skip("dnsmasq is not installed")
+        self.proc = None
         self.hosts = tmp_path / "hosts"
         self.hosts.write_text(hosts)
-        self.port = _free_port(socket.SOCK_DGRAM)
-        self.proc = subprocess.Popen(
-            [DNSMASQ, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
-             "--listen-address=127.0.0.1", f"--port={self.port}", "--local-ttl=1",
-             f"--addn-hosts={self.hosts}", "--user=root", "--pid-file=",
-             "--log-facility=/dev/null"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(0.3)  # one bounded grace period: dnsmasq binds at once
-        assert self.proc.poll() is None, self.proc.stderr.read()
+        # dnsmasq binds UDP and TCP on its port: another test may hold the TCP one, so a few
+        # ports are tried (bounded).
+        errors = []
+        for _ in range(5):
+            self.port = _free_port(socket.SOCK_DGRAM)
+            self.proc = subprocess.Popen(
+                [DNSMASQ, "--keep-in-foreground", "--no-resolv", "--no-hosts",
+                 "--bind-interfaces", "--listen-address=127.0.0.1", f"--port={self.port}",
+                 "--local-ttl=1", f"--addn-hosts={self.hosts}", "--user=root", "--pid-file=",
+                 "--log-facility=/dev/null"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.3)  # one bounded grace period: dnsmasq binds at once
+            if self.proc.poll() is None:
+                return
+            errors.append(self.proc.stderr.read())
+        raise AssertionError(f"dnsmasq did not start: {errors}")
 
     @property
     def server(self) -> str:

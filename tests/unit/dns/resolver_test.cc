@@ -34,9 +34,24 @@ int freeUdpPort() {
 
 class Dnsmasq {
  public:
+  static bool installed() { return ::access("/usr/sbin/dnsmasq", X_OK) == 0; }
+
+  // dnsmasq binds UDP and TCP on its port; another process may hold the TCP one, so a few
+  // ports are tried.
   bool start(const std::string& hosts) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (startOnce(hosts)) return true;
+      if (pid_ == -2) return false;  // not installed
+    }
+    return false;
+  }
+
+  bool startOnce(const std::string& hosts) {
     const char* binary = "/usr/sbin/dnsmasq";
-    if (::access(binary, X_OK) != 0) return false;
+    if (::access(binary, X_OK) != 0) {
+      pid_ = -2;
+      return false;
+    }
     dir_ = std::filesystem::temp_directory_path() /
            ("turnout-dns-" + std::to_string(::getpid()) + "-" + std::to_string(++count_));
     std::filesystem::create_directories(dir_);
@@ -53,7 +68,9 @@ class Dnsmasq {
       ::_exit(127);
     }
     std::this_thread::sleep_for(300ms);  // dnsmasq binds at once; a bounded grace period
-    return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
+    if (pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0) return true;
+    pid_ = -1;  // it exited (port taken): reaped above
+    return false;
   }
 
   void writeHosts(const std::string& hosts) { std::ofstream(dir_ / "hosts") << hosts; }
@@ -61,7 +78,7 @@ class Dnsmasq {
   std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
 
   ~Dnsmasq() {
-    if (pid_ > 0) {
+    if (pid_ > 0) {  // -1: not running, -2: not installed
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
     }
@@ -86,9 +103,8 @@ ResolverOptions optionsFor(const Dnsmasq& dns) {
 
 TEST(ResolverTest, ResolvesEveryAddressOfANameFromTheGivenServer) {
   Dnsmasq dns;
-  if (!dns.start("127.0.0.11 multi.test\n127.0.0.12 multi.test\n::1 multi.test\n")) {
-    GTEST_SKIP() << "dnsmasq is not installed";
-  }
+  if (!Dnsmasq::installed()) GTEST_SKIP() << "dnsmasq is not installed";
+  ASSERT_TRUE(dns.start("127.0.0.11 multi.test\n127.0.0.12 multi.test\n::1 multi.test\n"));
   Resolver resolver(optionsFor(dns));
   std::string error;
   ASSERT_TRUE(resolver.start(error)) << error;
@@ -101,7 +117,8 @@ TEST(ResolverTest, ResolvesEveryAddressOfANameFromTheGivenServer) {
 
 TEST(ResolverTest, AnUnknownNameIsAnsweredWithAnError) {
   Dnsmasq dns;
-  if (!dns.start("127.0.0.11 known.test\n")) GTEST_SKIP() << "dnsmasq is not installed";
+  if (!Dnsmasq::installed()) GTEST_SKIP() << "dnsmasq is not installed";
+  ASSERT_TRUE(dns.start("127.0.0.11 known.test\n"));
   Resolver resolver(optionsFor(dns));
   std::string error;
   ASSERT_TRUE(resolver.start(error)) << error;
@@ -115,7 +132,8 @@ TEST(ResolverTest, AnUnknownNameIsAnsweredWithAnError) {
 
 TEST(ResolverTest, ReResolvesWhenTheTtlRunsOutAndReportsTheChange) {
   Dnsmasq dns;
-  if (!dns.start("127.0.0.11 moving.test\n")) GTEST_SKIP() << "dnsmasq is not installed";
+  if (!Dnsmasq::installed()) GTEST_SKIP() << "dnsmasq is not installed";
+  ASSERT_TRUE(dns.start("127.0.0.11 moving.test\n"));
   Resolver resolver(optionsFor(dns));
   std::atomic<int> changes{0};
   resolver.setOnChange([&](const std::vector<std::string>& names) {
@@ -140,7 +158,8 @@ TEST(ResolverTest, ReResolvesWhenTheTtlRunsOutAndReportsTheChange) {
 
 TEST(ResolverTest, UntrackedNamesAreForgotten) {
   Dnsmasq dns;
-  if (!dns.start("127.0.0.11 a.test\n127.0.0.12 b.test\n")) GTEST_SKIP() << "no dnsmasq";
+  if (!Dnsmasq::installed()) GTEST_SKIP() << "dnsmasq is not installed";
+  ASSERT_TRUE(dns.start("127.0.0.11 a.test\n127.0.0.12 b.test\n"));
   Resolver resolver(optionsFor(dns));
   std::string error;
   ASSERT_TRUE(resolver.start(error)) << error;
