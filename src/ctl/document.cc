@@ -82,6 +82,14 @@ bool addDocument(const nlohmann::json& doc, std::vector<ApplyItem>& items, std::
     return true;
   }
   ObjectKind kind = detectKind(doc);
+  // paralarva's `proxy:` and the `fallback:` shorthand are translated by the server from the
+  // whole document: split into objects they would be lost.
+  if (kind == ObjectKind::kConfig && (has(doc, "proxy") || has(doc, "fallback"))) {
+    error =
+        "a paralarva `proxy:` document or `fallback:` applies only as a whole configuration: "
+        "use `turnout ctl apply --replace -f FILE`";
+    return false;
+  }
   if (kind == ObjectKind::kConfig) {
     return addConfigList(doc, "services", ObjectKind::kService, items, error) &&
            addConfigList(doc, "routes", ObjectKind::kRoute, items, error);
@@ -132,7 +140,8 @@ bool readInput(const std::string& file, std::string& text, std::string& error) {
 
 ObjectKind detectKind(const nlohmann::json& doc) {
   if (!doc.is_object()) return ObjectKind::kUnknown;
-  if (has(doc, "listeners") || has(doc, "services") || has(doc, "routes")) {
+  if (has(doc, "listeners") || has(doc, "services") || has(doc, "routes") ||
+      has(doc, "proxy") || has(doc, "fallback")) {
     return ObjectKind::kConfig;
   }
   if (has(doc, "split") || has(doc, "match")) return ObjectKind::kRoute;

@@ -157,6 +157,28 @@ TEST(CtlCommands, ApplyReplace) {
   EXPECT_EQ(server.requests().size(), 1u);
 }
 
+// paralarva's `proxy:` and `fallback:` are read by the server from the whole document: apply
+// without --replace refuses them rather than losing them; --replace sends them as they are.
+TEST(CtlCommands, WholeDocumentsApplyOnlyWithReplace) {
+  FakeAdmin server([](const std::string&) { return FakeAdmin::answer(200, R"({"revision":4})"); });
+  for (const char* text :
+       {"proxy:\n  listen: {address: \"127.0.0.1\", port: 8080}\n  services: []\n",
+        "services: []\nfallback: \"127.0.0.1:9\"\n"}) {
+    std::string file = writeTemp(text);
+    CtlRun refused = run(server, {"apply", "-f", file});
+    EXPECT_EQ(refused.status, 1);
+    EXPECT_NE(refused.err.find("--replace"), std::string::npos) << refused.err;
+    CtlRun replaced = run(server, {"apply", "--replace", "-f", file});
+    std::remove(file.c_str());
+    EXPECT_EQ(replaced.status, 0) << replaced.err;
+  }
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requestLine(requests[0]), "PUT /v1/config HTTP/1.1");
+  EXPECT_NE(requests[0].find("\"proxy\""), std::string::npos);
+  EXPECT_NE(requests[1].find("\"fallback\""), std::string::npos);
+}
+
 TEST(CtlCommands, ApplyUnreadableFile) {
   FakeAdmin server([](const std::string&) { return FakeAdmin::answer(200, "{}"); });
   CtlRun r = run(server, {"apply", "-f", "/nonexistent/x.yaml"});
