@@ -28,7 +28,6 @@ constexpr std::string_view kOwner = "entries";
 constexpr std::string_view kSource = "entries-api";
 constexpr std::string_view kSuffix = ".json";
 constexpr size_t kMaxHostLength = 253;  // RFC 1035 name length, dots included
-constexpr size_t kMaxLabelLength = 63;
 
 // host -> backend; std::map keeps GET's answer sorted by host.
 using Entries = std::map<std::string, std::string>;
@@ -100,10 +99,6 @@ AdminResponse list(const control::ControlPlane& control) {
   return api::json(200, out.dump());
 }
 
-bool isLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-}
-
 // A host name as a Host header carries it: dot-separated labels of letters, digits and '-'
 // (not at either end of a label). No port (matching ignores the request's port, so it could
 // never match) and no wildcard (an entry is one host).
@@ -120,21 +115,11 @@ bool validHost(std::string_view host, std::string& why) {
     why = "must be one host: wildcards are not supported here";
     return false;
   }
-  size_t start = 0;
-  while (start <= host.size()) {
-    size_t dot = std::min(host.find('.', start), host.size());
-    std::string_view label = host.substr(start, dot - start);
-    bool ok = !label.empty() && label.size() <= kMaxLabelLength && label.front() != '-' &&
-              label.back() != '-' && std::all_of(label.begin(), label.end(), isLabelChar);
-    if (!ok) {
-      why =
-          "must be a host name such as \"some.host.com\": labels of 1 to 63 letters, digits "
-          "or '-', separated by dots";
-      return false;
-    }
-    start = dot + 1;
-  }
-  return true;
+  if (config::isDnsName(host, /*trailing_dot=*/false)) return true;
+  why =
+      "must be a host name such as \"some.host.com\": labels of 1 to 63 letters, digits "
+      "or '-', separated by dots";
+  return false;
 }
 
 // IP:PORT, [IPv6]:PORT or NAME:PORT (DNS names are resolved at run time); a bare host or IP

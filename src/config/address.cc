@@ -136,17 +136,26 @@ bool checkEndpointAddress(std::string_view text, std::string* why) {
     setWhy(why, "the port must be a number between 1 and 65535");
     return false;
   }
-  // Labels of 1-63 letters, digits and '-', at most 253 bytes, one trailing dot allowed.
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (isDnsName(host, /*trailing_dot=*/true)) return true;
+  setWhy(why, "must be IP:PORT, [IPv6]:PORT or a DNS name:PORT");
+  return false;
+}
+
+namespace {
+bool isLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+}  // namespace
+
+bool isDnsName(std::string_view host, bool trailing_dot) {
+  if (trailing_dot && !host.empty() && host.back() == '.') host.remove_suffix(1);
   bool ok = !host.empty() && host.size() <= 253;
   for (size_t start = 0; ok;) {
     size_t dot = host.find('.', start);
     std::string_view label = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
     ok = !label.empty() && label.size() <= 63 && label.front() != '-' && label.back() != '-';
+    for (char c : label) ok = ok && (isDigit(c) || c == '-' || isLetter(c));
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
-  if (!ok) setWhy(why, "must be IP:PORT, [IPv6]:PORT or a DNS name:PORT");
   return ok;
 }
 

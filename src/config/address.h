@@ -25,6 +25,10 @@ bool looksLikeDnsName(std::string_view host);
 // error of its own ("an IP address is needed here, not a DNS name").
 bool parseIpPort(std::string_view text, sockaddr_storage& out, socklen_t& len, std::string* why);
 
+// A DNS host name (RFC 1123): labels of 1-63 letters, digits and '-' (not at either end),
+// 253 bytes at most; one trailing dot when `trailing_dot` allows it.
+bool isDnsName(std::string_view host, bool trailing_dot);
+
 // Checks an endpoint address: "IP:PORT", "[IPv6]:PORT" or "NAME:PORT" (a DNS name, resolved
 // at run time), port 1-65535.
 bool checkEndpointAddress(std::string_view text, std::string* why);
