@@ -74,6 +74,7 @@ AdminResponse AdminApi::dispatch(const AdminRequest& request) {
     return api::error(404, "no such admin path: " + request.path);
   if (path.size() == 2 && path[1] == "config") return handlers::config(ctx);
   if (path.size() == 2 && path[1] == "changes") return handlers::changes(ctx);
+  if (path.size() == 2 && path[1] == "status") return handlers::status(ctx);
   if (path.size() == 2 && path[1] == "services") return handlers::services(ctx);
   if (path.size() == 3 && path[1] == "services") return handlers::service(ctx, path[2]);
   if (path.size() == 4 && path[1] == "services" && path[3] == "endpoints") {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -15,6 +17,8 @@ struct ApiOptions {
   std::string token;               // required as "Authorization: Bearer <token>" when set
   std::function<bool()> ready;     // /readyz: store loaded, published, listeners bound
   std::function<bool()> draining;  // /readyz answers 503 while draining
+  uint32_t workers = 0;            // /v1/status
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
 };
 
 class AdminApi {

@@ -25,6 +25,7 @@ AdminResponse endpoints(Context& ctx, const std::string& name);
 AdminResponse routes(Context& ctx);  // /v1/routes
 AdminResponse route(Context& ctx, const std::string& id);
 AdminResponse a8Admin(Context& ctx);  // /a8-admin (Amalgam8)
+AdminResponse status(Context& ctx);   // /v1/status
 AdminResponse metrics(Context& ctx);  // /metrics
 // /entries.json and /entries/{host}.json (seed 001); `path` is every decoded segment.
 AdminResponse entries(Context& ctx, const std::vector<std::string>& path);

@@ -186,6 +186,7 @@ bool resolveIdentity(const RunOptions& options, config::Identity& out) {
 }  // namespace
 
 int runProxy(const RunOptions& options) {
+  const auto started_at = std::chrono::system_clock::now();
   core::LogLevel level;
   if (!core::parseLogLevel(options.log_level, level)) {
     fail("unknown log level '" + options.log_level + "' (debug, info, warn, error, off)");
@@ -302,6 +303,8 @@ int runProxy(const RunOptions& options) {
   api_options.token = options.admin_token;
   api_options.ready = [&ready] { return ready.load(); };
   api_options.draining = [&draining] { return draining.load(); };
+  api_options.workers = workers;
+  api_options.started_at = started_at;
   admin::AdminApi api(control, api_options);
   admin.start([&api](const admin::AdminRequest& request) { return api.handle(request); });
   if (options.metrics_port > 0) {

@@ -182,6 +182,20 @@ def test_a_changed_answer_is_followed_after_the_ttl(turnout_factory, dns_env):
     assert ip == "127.0.0.2"
 
 
+def test_status_shows_what_names_resolved_to(admin_factory, dns_env):
+    make_dns, _ = dns_env
+    dns = make_dns("127.0.0.1 two.test\n127.0.0.2 two.test\n")
+    config = {"services": [{"name": "app", "endpoints": [{"address": "two.test:8080"},
+                                                         {"address": "none.test:8080"}]}],
+              "routes": []}
+    t = admin_factory(config=config, extra=["--dns-server", dns.server])
+    endpoints = t.api().get("/v1/status").json()["services"][0]["endpoints"]
+    assert [e["address"] for e in endpoints] == ["127.0.0.1:8080", "127.0.0.2:8080",
+                                                 "none.test:8080"]
+    assert [e.get("hostname") for e in endpoints] == ["two.test:8080"] * 2 + ["none.test:8080"]
+    assert "unresolved" not in endpoints[0] and endpoints[2]["unresolved"]
+
+
 def test_named_backend_through_the_admin_api(admin_factory, dns_env):
     make_dns, backend = dns_env
     port = _free_port()
