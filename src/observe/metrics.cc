@@ -1,0 +1,192 @@
+#include "observe/metrics.h"
+
+#include <cstdio>
+#include <map>
+
+namespace turnout::observe {
+namespace {
+
+constexpr size_t kClassOther = kTrackedCodes.size();  // slots for "1xx".."5xx" follow
+
+std::string seriesId(std::string_view route, std::string_view service, std::string_view version) {
+  std::string id;
+  id.reserve(route.size() + service.size() + version.size() + 2);
+  id.append(route).append(1, '\0').append(service).append(1, '\0').append(version);
+  return id;
+}
+
+// Label values escaped as the text format wants: backslash, double quote and newline.
+void appendLabel(std::string& out, std::string_view name, std::string_view value, bool first) {
+  if (!first) out += ',';
+  out.append(name).append("=\"");
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void appendHeader(std::string& out, std::string_view name, std::string_view help,
+                  std::string_view type) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+  out.append(name).append(" ").append(type).append("\n");
+}
+
+std::string formatBound(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds);
+  return text;
+}
+
+struct MergedHistogram {
+  std::array<uint64_t, kLatencyBuckets.size() + 1> buckets{};
+  uint64_t count = 0;
+  uint64_t sum_us = 0;
+
+  void add(const ShardHistogram& shard) {
+    for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += shard.bucket(i);
+    count += shard.count();
+    sum_us += shard.sumMicros();
+  }
+};
+
+void appendHistogram(std::string& out, std::string_view name,
+                     const std::map<std::string, MergedHistogram>& by_route) {
+  for (const auto& [route, histogram] : by_route) {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < histogram.buckets.size(); ++i) {
+      cumulative += histogram.buckets[i];
+      out.append(name).append("_bucket{");
+      appendLabel(out, "route", route, true);
+      appendLabel(out, "le", i < kLatencyBuckets.size() ? formatBound(kLatencyBuckets[i]) : "+Inf",
+                  false);
+      out.append("} ").append(std::to_string(cumulative)).append("\n");
+    }
+    out.append(name).append("_sum{");
+    appendLabel(out, "route", route, true);
+    char sum[40];
+    std::snprintf(sum, sizeof sum, "} %.6f\n", static_cast<double>(histogram.sum_us) / 1e6);
+    out.append(sum);
+    out.append(name).append("_count{");
+    appendLabel(out, "route", route, true);
+    out.append("} ").append(std::to_string(histogram.count)).append("\n");
+  }
+}
+
+}  // namespace
+
+void ShardHistogram::observe(uint64_t micros) {
+  size_t i = 0;
+  while (i < kLatencyBuckets.size() &&
+         static_cast<double>(micros) > kLatencyBuckets[i] * 1'000'000.0) {
+    ++i;
+  }
+  buckets_[i].add();
+  count_.add();
+  sum_us_.add(micros);
+}
+
+size_t codeSlot(int status) {
+  for (size_t i = 0; i < kTrackedCodes.size(); ++i) {
+    if (kTrackedCodes[i] == status) return i;
+  }
+  int klass = status / 100;
+  if (klass < 1 || klass > 5) klass = 5;  // nothing else reaches a client; count it as an error
+  return kClassOther + static_cast<size_t>(klass - 1);
+}
+
+std::string codeLabel(size_t slot) {
+  if (slot < kTrackedCodes.size()) return std::to_string(kTrackedCodes[slot]);
+  return codeClass(slot);
+}
+
+std::string codeClass(size_t slot) {
+  int klass = slot < kTrackedCodes.size() ? kTrackedCodes[slot] / 100
+                                          : static_cast<int>(slot - kClassOther) + 1;
+  return std::to_string(klass) + "xx";
+}
+
+WorkerMetrics::WorkerMetrics()
+    : chunks_(std::make_unique<std::atomic<Chunk*>[]>(kMaxSeries / kChunk)) {
+  for (size_t i = 0; i < kMaxSeries / kChunk; ++i) chunks_[i].store(nullptr);
+}
+
+WorkerMetrics::~WorkerMetrics() {
+  for (size_t i = 0; i < kMaxSeries / kChunk; ++i) delete chunks_[i].load();
+}
+
+RouteSeries* WorkerMetrics::series(std::string_view route, std::string_view service,
+                                   std::string_view version) {
+  std::string id = seriesId(route, service, version);
+  auto found = index_.find(id);
+  if (found != index_.end()) return found->second;
+  const size_t n = count_.load(std::memory_order_relaxed);
+  if (n >= kMaxSeries) return nullptr;
+  if (n % kChunk == 0) chunks_[n / kChunk].store(new Chunk(), std::memory_order_release);
+  RouteSeries* created = &chunks_[n / kChunk].load(std::memory_order_relaxed)->items[n % kChunk];
+  created->key = SeriesKey{std::string(route), std::string(service), std::string(version)};
+  count_.store(n + 1, std::memory_order_release);  // the scraper sees the key filled in
+  index_.emplace(std::move(id), created);
+  return created;
+}
+
+void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std::string& out) {
+  struct Merged {
+    SeriesKey key;
+    std::array<uint64_t, kCodeSlots> codes{};
+  };
+  std::map<std::string, Merged> series;
+  std::map<std::string, MergedHistogram> request_by_route, upstream_by_route;
+  for (const WorkerMetrics* worker : workers) {
+    worker->forEachSeries([&](const RouteSeries& one) {
+      Merged& merged = series[seriesId(one.key.route, one.key.service, one.key.version)];
+      merged.key = one.key;
+      for (size_t i = 0; i < kCodeSlots; ++i) merged.codes[i] += one.codes[i].get();
+      request_by_route[one.key.route].add(one.request);
+      upstream_by_route[one.key.route].add(one.upstream);
+    });
+  }
+  appendHeader(out, "turnout_requests_total",
+               "Requests answered, by route, service, version and status code.", "counter");
+  for (const auto& [id, merged] : series) {
+    for (size_t slot = 0; slot < kCodeSlots; ++slot) {
+      if (merged.codes[slot] == 0) continue;  // series appear with their first request
+      out.append("turnout_requests_total{");
+      appendLabel(out, "route", merged.key.route, true);
+      appendLabel(out, "service", merged.key.service, false);
+      appendLabel(out, "version", merged.key.version, false);
+      appendLabel(out, "code_class", codeClass(slot), false);
+      appendLabel(out, "code", codeLabel(slot), false);
+      out.append("} ").append(std::to_string(merged.codes[slot])).append("\n");
+    }
+  }
+  appendHeader(out, "turnout_request_duration_seconds",
+               "Time from a request head to the end of its answer, by route.", "histogram");
+  appendHistogram(out, "turnout_request_duration_seconds", request_by_route);
+  appendHeader(out, "turnout_upstream_duration_seconds",
+               "Time from sending a request upstream to its response head, by route.", "histogram");
+  appendHistogram(out, "turnout_upstream_duration_seconds", upstream_by_route);
+  uint64_t active = 0, connections = 0, in = 0, sent = 0;
+  for (const WorkerMetrics* worker : workers) {
+    active += worker->requests_active.get();
+    connections += worker->connections_active.get();
+    in += worker->bytes_in.get();
+    sent += worker->bytes_out.get();
+  }
+  appendHeader(out, "turnout_requests_active", "Requests in flight.", "gauge");
+  out.append("turnout_requests_active ").append(std::to_string(active)).append("\n");
+  appendHeader(out, "turnout_client_connections_active", "Client connections open.", "gauge");
+  out.append("turnout_client_connections_active ").append(std::to_string(connections)).append("\n");
+  appendHeader(out, "turnout_received_bytes_total", "Request bytes read from clients.", "counter");
+  out.append("turnout_received_bytes_total ").append(std::to_string(in)).append("\n");
+  appendHeader(out, "turnout_sent_bytes_total", "Response bytes written to clients.", "counter");
+  out.append("turnout_sent_bytes_total ").append(std::to_string(sent)).append("\n");
+}
+
+}  // namespace turnout::observe
