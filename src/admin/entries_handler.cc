@@ -126,9 +126,7 @@ bool validHost(std::string_view host, std::string& why) {
 // ("www.apple.com", the original's own example) means port 80, as nginx's proxy_pass read it.
 // `backend` comes back with its port.
 bool validBackend(std::string& backend, std::string& why) {
-  const bool bare =
-      !backend.empty() && backend.front() != '[' && backend.find(':') == std::string::npos;
-  if (bare) backend += ":80";
+  backend = config::withDefaultPort(backend, 80);
   if (config::checkEndpointAddress(backend, &why)) return true;
   why = "must be IP:PORT, [IPv6]:PORT or NAME:PORT: " + why;
   return false;

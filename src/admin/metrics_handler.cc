@@ -2,25 +2,10 @@
 // counters for now; the full metric set is issue 7's.
 #include "admin/handlers.h"
 #include "admin/metrics_endpoint.h"
+#include "observe/metrics.h"
 #include "proxy/fault_counters.h"
 
 namespace turnout::admin::handlers {
-namespace {
-
-void counter(std::string& out, std::string_view name, std::string_view help,
-             std::string_view type) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
-}  // namespace
 
 AdminResponse metrics(Context& ctx) {
   if (ctx.request.method != "GET" && ctx.request.method != "HEAD") {
@@ -33,21 +18,24 @@ AdminResponse metrics(Context& ctx) {
   }
   const proxy::FaultCounters& faults = proxy::faultCounters();
   std::string out;
-  counter(out, "turnout_faults_injected_total", "Requests that got an injected fault, by kind.",
-          "counter");
+  observe::appendMetricHeader(out, "turnout_faults_injected_total",
+                              "Requests that got an injected fault, by kind.", "counter");
   out += "turnout_faults_injected_total{kind=\"delay\"} " + std::to_string(faults.delays.load()) +
          "\n";
   out += "turnout_faults_injected_total{kind=\"abort\"} " + std::to_string(faults.aborts.load()) +
          "\n";
   out +=
       "turnout_faults_injected_total{kind=\"drop\"} " + std::to_string(faults.drops.load()) + "\n";
-  counter(out, "turnout_faults_overflow_total",
-          "Requests that passed without faults because max_active_faults delays were running.",
-          "counter");
+  observe::appendMetricHeader(
+      out, "turnout_faults_overflow_total",
+      "Requests that passed without faults because max_active_faults delays were running.",
+      "counter");
   out += "turnout_faults_overflow_total " + std::to_string(faults.overflow.load()) + "\n";
-  counter(out, "turnout_faults_active", "Injected delays running now.", "gauge");
+  observe::appendMetricHeader(out, "turnout_faults_active", "Injected delays running now.",
+                              "gauge");
   out += "turnout_faults_active " + std::to_string(faults.active_delays.load()) + "\n";
-  counter(out, "turnout_config_revision", "Revision of the running configuration.", "gauge");
+  observe::appendMetricHeader(out, "turnout_config_revision",
+                              "Revision of the running configuration.", "gauge");
   out += "turnout_config_revision " + std::to_string(ctx.control.revision()) + "\n";
   AdminResponse response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";

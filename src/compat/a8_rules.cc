@@ -11,6 +11,7 @@
 #include <set>
 
 #include "compat/a8_support.h"
+#include "config/address.h"
 
 namespace turnout::compat {
 namespace {
@@ -45,15 +46,13 @@ std::string instanceAddress(const json& endpoint, const std::string& field) {
   if (kind != "http") throw Invalid(field + ".type", "only http endpoints are supported yet");
   const json* value = member(endpoint, "value");
   if (value == nullptr) throw Invalid(field + ".value", "missing");
-  std::string text = readString(*value, field + ".value");
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || text.back() == ']') {
-    return endpointAddress(text, 80, field + ".value");
+  const std::string address = config::withDefaultPort(readString(*value, field + ".value"), 80);
+  std::string why;
+  if (!config::checkEndpointAddress(address, &why)) {
+    throw Invalid(field + ".value",
+                  "must be an IP address or a DNS name, with a port (" + why + ")");
   }
-  uint16_t port = readPort(json(std::atoi(text.c_str() + colon + 1)), field + ".value");
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return endpointAddress(host, port, field + ".value");
+  return address;
 }
 
 void readInstances(const json& list, const config::Identity& identity,

@@ -159,6 +159,14 @@ bool isDnsName(std::string_view host, bool trailing_dot) {
   return ok;
 }
 
+std::string withDefaultPort(std::string_view address, uint16_t port) {
+  const bool bracketed = !address.empty() && address.front() == '[' && address.back() == ']';
+  const bool bare = bracketed || (!address.empty() && address.find(':') == std::string_view::npos);
+  std::string out(address);
+  if (bare) out += ":" + std::to_string(port);
+  return out;
+}
+
 bool checkListenAddress(std::string_view text, std::string* why) {
   std::string_view host, port_text;
   if (!splitHostPort(text, host, port_text, why)) return false;

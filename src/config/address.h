@@ -33,6 +33,10 @@ bool isDnsName(std::string_view host, bool trailing_dot);
 // at run time), port 1-65535.
 bool checkEndpointAddress(std::string_view text, std::string* why);
 
+// "www.apple.com" -> "www.apple.com:80", "[::1]" -> "[::1]:80"; an address with a port (or an
+// unbracketed IPv6, which checkEndpointAddress then refuses) comes back as it is.
+std::string withDefaultPort(std::string_view address, uint16_t port);
+
 // Checks a listener address: "HOST:PORT" where HOST is an IP or a DNS name and PORT may be 0
 // (pick a free port).
 bool checkListenAddress(std::string_view text, std::string* why);

@@ -60,19 +60,26 @@ namespace {
 // How long a change that names a new backend waits for its first DNS answer.
 constexpr auto kFirstAnswerWait = std::chrono::milliseconds(1500);
 
-// The DNS names among the endpoints of `services` ("api.example.com" of "api.example.com:443").
+// Adds the DNS names among `endpoints` to `names`.
+void addDnsNames(const std::vector<config::Endpoint>& endpoints, std::set<std::string>& names) {
+  for (const config::Endpoint& endpoint : endpoints) {
+    std::string_view name = route::dnsNameOf(endpoint.address);
+    if (!name.empty()) names.emplace(name);
+  }
+}
+
 std::set<std::string> dnsNames(const std::vector<config::Service>& services) {
   std::set<std::string> names;
-  for (const config::Service& service : services) {
-    for (const config::Endpoint& endpoint : service.endpoints) {
-      sockaddr_storage ignored;
-      socklen_t length = 0;
-      if (route::parseSocketAddress(endpoint.address, ignored, length)) continue;
-      const size_t colon = endpoint.address.rfind(':');
-      if (colon != std::string::npos) names.insert(endpoint.address.substr(0, colon));
-    }
-  }
+  for (const config::Service& service : services) addDnsNames(service.endpoints, names);
   return names;
+}
+
+bool usesAnyName(const std::vector<config::Endpoint>& endpoints,
+                 const std::set<std::string>& names) {
+  return std::any_of(endpoints.begin(), endpoints.end(), [&](const config::Endpoint& endpoint) {
+    std::string_view name = route::dnsNameOf(endpoint.address);
+    return !name.empty() && names.count(std::string(name)) > 0;
+  });
 }
 
 route::NameLookup lookupThrough(dns::Resolver* resolver) {
@@ -94,12 +101,10 @@ ControlPlane::ControlPlane(std::unique_ptr<store::Store> store, uint32_t worker_
       resolver_(resolver),
       compiler_(worker_count, identity_, lookupThrough(resolver)) {}
 
-void ControlPlane::resolveNamesOf(const std::vector<config::Service>& services,
-                                  bool forget_others) {
+void ControlPlane::resolveNames(std::set<std::string> names, bool forget_others) {
   if (resolver_ == nullptr) return;
-  std::set<std::string> names = dnsNames(services);
   if (forget_others) {
-    for (const std::string& name : dnsNames(overlay_.services)) names.insert(name);
+    for (const config::Service& service : overlay_.services) addDnsNames(service.endpoints, names);
     resolver_->track(names, kFirstAnswerWait);
   } else if (!names.empty()) {
     resolver_->add(names, kFirstAnswerWait);
@@ -112,11 +117,7 @@ void ControlPlane::refreshNames(const std::vector<std::string>& names) {
   const std::set<std::string> changed(names.begin(), names.end());
   std::shared_ptr<const route::Snapshot> next = current_;
   for (const auto& service : current_->services()) {
-    std::set<std::string> used = dnsNames({service->source});
-    if (std::none_of(used.begin(), used.end(),
-                     [&](const std::string& name) { return changed.count(name) > 0; })) {
-      continue;
-    }
+    if (!usesAnyName(service->source.endpoints, changed)) continue;
     route::Change change;
     change.kind = route::Change::Kind::kUpsertService;
     change.service = service->source;
@@ -152,7 +153,7 @@ bool ControlPlane::boot(const config::Config* file, std::string_view file_digest
   const config::Config& wanted = apply_file ? *file : stored.config;
   const uint64_t revision = apply_file || seed_empty ? stored.revision + 1 : stored.revision;
   // The resolver calls back only once a publisher is set: holding the lock here is safe.
-  resolveNamesOf(wanted.services, true);
+  resolveNames(dnsNames(wanted.services), true);
   std::vector<config::Error> errors;
   auto snapshot = compileAll(wanted, revision, errors);
   if (!snapshot) {
@@ -242,9 +243,13 @@ bool upsertTargetExists(const route::Snapshot& snapshot, const route::Change& ch
 
 ApplyResult ControlPlane::apply(route::Change change, std::optional<uint64_t> if_match,
                                 std::string_view source, Expect expect) {
-  if (change.kind == route::Change::Kind::kReplaceAll) resolveNamesOf(change.all.services, true);
+  if (change.kind == route::Change::Kind::kReplaceAll) {
+    resolveNames(dnsNames(change.all.services), true);
+  }
   if (change.kind == route::Change::Kind::kUpsertService) {
-    resolveNamesOf({change.service}, false);
+    std::set<std::string> names;
+    addDnsNames(change.service.endpoints, names);
+    resolveNames(std::move(names), false);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   return applyLocked(std::move(change), if_match, source, expect);
@@ -254,7 +259,9 @@ ApplyResult ControlPlane::replaceEndpoints(const std::string& name,
                                            std::vector<config::Endpoint> endpoints,
                                            std::optional<uint64_t> if_match,
                                            std::string_view source) {
-  resolveNamesOf({config::Service{name, "", endpoints, ""}}, false);
+  std::set<std::string> names;
+  addDnsNames(endpoints, names);
+  resolveNames(std::move(names), false);
   std::lock_guard<std::mutex> lock(mutex_);
   const route::CompiledService* service = current_->service(name);
   if (service == nullptr) {
@@ -344,7 +351,7 @@ bool ControlPlane::changesSince(uint64_t since, size_t limit, std::vector<store:
 ApplyResult ControlPlane::replaceOwned(const std::string& owner,
                                        std::vector<config::Service> services,
                                        std::vector<config::Route> routes, std::string_view source) {
-  resolveNamesOf(services, false);
+  resolveNames(dnsNames(services), false);
   std::lock_guard<std::mutex> lock(mutex_);
   route::Change change;
   change.kind = route::Change::Kind::kReplaceAll;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,9 +93,11 @@ class ControlPlane {
                                                     std::vector<config::Error>& errors);
   bool touchesOverlay(const route::Change& change) const;
   config::Config storedConfigOf(const route::Snapshot& snapshot) const;
-  // Makes the resolver know the DNS names of `services` before they are compiled (waiting a
-  // little for new ones). Never called with mutex_ held: the resolver calls refreshNames().
-  void resolveNamesOf(const std::vector<config::Service>& services, bool forget_others);
+  // Makes the resolver know `names` before the services using them are compiled (waiting a
+  // little for new ones); with `forget_others` they (and the command line's) are all the names
+  // in use. Not called with mutex_ held once a publisher is set: the resolver then calls
+  // refreshNames(), which takes it.
+  void resolveNames(std::set<std::string> names, bool forget_others);
   ApplyResult applyLocked(route::Change change, std::optional<uint64_t> if_match,
                           std::string_view source, Expect expect);
 

@@ -32,12 +32,6 @@ void appendLabel(std::string& out, std::string_view name, std::string_view value
   out += '"';
 }
 
-void appendHeader(std::string& out, std::string_view name, std::string_view help,
-                  std::string_view type) {
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
-  out.append(name).append(" ").append(type).append("\n");
-}
-
 std::string formatBound(double seconds) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", seconds);
@@ -80,6 +74,12 @@ void appendHistogram(std::string& out, std::string_view name,
 }
 
 }  // namespace
+
+void appendMetricHeader(std::string& out, std::string_view name, std::string_view help,
+                        std::string_view type) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+  out.append(name).append(" ").append(type).append("\n");
+}
 
 void ShardHistogram::observe(uint64_t micros) {
   size_t i = 0;
@@ -152,8 +152,8 @@ void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std:
       upstream_by_route[one.key.route].add(one.upstream);
     });
   }
-  appendHeader(out, "turnout_requests_total",
-               "Requests answered, by route, service, version and status code.", "counter");
+  appendMetricHeader(out, "turnout_requests_total",
+                     "Requests answered, by route, service, version and status code.", "counter");
   for (const auto& [id, merged] : series) {
     for (size_t slot = 0; slot < kCodeSlots; ++slot) {
       if (merged.codes[slot] == 0) continue;  // series appear with their first request
@@ -166,11 +166,12 @@ void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std:
       out.append("} ").append(std::to_string(merged.codes[slot])).append("\n");
     }
   }
-  appendHeader(out, "turnout_request_duration_seconds",
-               "Time from a request head to the end of its answer, by route.", "histogram");
+  appendMetricHeader(out, "turnout_request_duration_seconds",
+                     "Time from a request head to the end of its answer, by route.", "histogram");
   appendHistogram(out, "turnout_request_duration_seconds", request_by_route);
-  appendHeader(out, "turnout_upstream_duration_seconds",
-               "Time from sending a request upstream to its response head, by route.", "histogram");
+  appendMetricHeader(out, "turnout_upstream_duration_seconds",
+                     "Time from sending a request upstream to its response head, by route.",
+                     "histogram");
   appendHistogram(out, "turnout_upstream_duration_seconds", upstream_by_route);
   uint64_t active = 0, connections = 0, in = 0, sent = 0;
   for (const WorkerMetrics* worker : workers) {
@@ -179,13 +180,15 @@ void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std:
     in += worker->bytes_in.get();
     sent += worker->bytes_out.get();
   }
-  appendHeader(out, "turnout_requests_active", "Requests in flight.", "gauge");
+  appendMetricHeader(out, "turnout_requests_active", "Requests in flight.", "gauge");
   out.append("turnout_requests_active ").append(std::to_string(active)).append("\n");
-  appendHeader(out, "turnout_client_connections_active", "Client connections open.", "gauge");
+  appendMetricHeader(out, "turnout_client_connections_active", "Client connections open.", "gauge");
   out.append("turnout_client_connections_active ").append(std::to_string(connections)).append("\n");
-  appendHeader(out, "turnout_received_bytes_total", "Request bytes read from clients.", "counter");
+  appendMetricHeader(out, "turnout_received_bytes_total", "Request bytes read from clients.",
+                     "counter");
   out.append("turnout_received_bytes_total ").append(std::to_string(in)).append("\n");
-  appendHeader(out, "turnout_sent_bytes_total", "Response bytes written to clients.", "counter");
+  appendMetricHeader(out, "turnout_sent_bytes_total", "Response bytes written to clients.",
+                     "counter");
   out.append("turnout_sent_bytes_total ").append(std::to_string(sent)).append("\n");
 }
 

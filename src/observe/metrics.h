@@ -115,6 +115,10 @@ inline void gaugeAdd(ShardCounter& gauge, int64_t delta) {
   gauge.add(static_cast<uint64_t>(delta));  // wraps for negative deltas; readers sum shards
 }
 
+// Appends the "# HELP" and "# TYPE" lines of a metric family.
+void appendMetricHeader(std::string& out, std::string_view name, std::string_view help,
+                        std::string_view type);
+
 // Renders every worker's series merged by key (and the histograms merged by route) in the
 // Prometheus text format.
 void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std::string& out);

@@ -49,9 +49,8 @@ Endpoint compileEndpoint(const config::Endpoint& source) {
 // name does not resolve): one unresolved endpoint, which answers 502 saying why.
 void appendNamedEndpoints(const config::Endpoint& source, const NameLookup& names,
                           std::vector<Endpoint>& out) {
-  const size_t colon = source.address.rfind(':');
-  const std::string name = source.address.substr(0, colon);
-  const std::string port = source.address.substr(colon + 1);
+  const std::string name(dnsNameOf(source.address));
+  const std::string port = source.address.substr(name.size() + 1);
   const std::string hostname = port == "80" ? name : source.address;
   NameAddresses found = names ? names(name) : NameAddresses{{}, "no resolver"};
   for (const std::string& ip : found.addresses) {
@@ -210,10 +209,9 @@ std::shared_ptr<const CompiledService> compileService(const config::Service& sou
   std::vector<Endpoint> all;
   all.reserve(source.endpoints.size());
   for (const config::Endpoint& endpoint : source.endpoints) {
-    sockaddr_storage ignored;
-    socklen_t length = 0;
-    if (parseSocketAddress(endpoint.address, ignored, length)) {
-      all.push_back(compileEndpoint(endpoint));
+    Endpoint compiled = compileEndpoint(endpoint);  // parses the address once
+    if (compiled.sockaddr_len != 0) {
+      all.push_back(std::move(compiled));
     } else {
       appendNamedEndpoints(endpoint, names, all);
     }

@@ -268,8 +268,7 @@ class Compiler {
  public:
   // `identity` is the caller this proxy stands for (--identity): routes, selectors and faults
   // scoped to another source are compiled inert.
-  explicit Compiler(uint32_t worker_count, config::Identity identity = {},
-                    NameLookup names = {})
+  explicit Compiler(uint32_t worker_count, config::Identity identity = {}, NameLookup names = {})
       : worker_count_(worker_count), identity_(std::move(identity)), names_(std::move(names)) {}
 
   // Validates `change` against `previous` (nullptr = empty) and returns the next snapshot with
@@ -301,6 +300,10 @@ class Compiler {
 
 // Interned endpoint identities ("127.0.0.1:9091" -> 7), stable for the life of the process.
 uint32_t endpointId(const std::string& address);
+
+// The DNS name of a valid endpoint address ("api.example.com" of "api.example.com:443"), or ""
+// when it is an IP literal.
+std::string_view dnsNameOf(std::string_view address);
 
 // Parses "IP:PORT" / "[IPv6]:PORT"; false with a reason on error.
 bool parseSocketAddress(std::string_view text, sockaddr_storage& out, socklen_t& len,

@@ -9,4 +9,12 @@ bool parseSocketAddress(std::string_view text, sockaddr_storage& out, socklen_t&
   return config::parseIpPort(text, out, len, why);
 }
 
+std::string_view dnsNameOf(std::string_view address) {
+  sockaddr_storage ignored;
+  socklen_t length = 0;
+  if (parseSocketAddress(address, ignored, length)) return {};
+  const size_t colon = address.rfind(':');
+  return colon == std::string_view::npos ? address : address.substr(0, colon);
+}
+
 }  // namespace turnout::route

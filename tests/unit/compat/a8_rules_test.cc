@@ -61,8 +61,7 @@ json routeRule(const std::string& id, int priority, const std::string& destinati
 
 json actionRule(const std::string& id, int priority, const std::string& destination, json match,
                 json actions) {
-  json rule{
-      {"id", id}, {"priority", priority}, {"destination", destination}, {"actions", actions}};
+  json rule{{"id", id}, {"priority", priority}, {"destination", destination}, {"actions", actions}};
   if (!match.is_null()) rule["match"] = std::move(match);
   return rule;
 }
@@ -119,7 +118,8 @@ std::set<std::string> routeIds(const A8Objects& out) {
 // Endpoint address -> version, for a service.
 std::map<std::string, std::string> endpointsOf(const config::Service& service) {
   std::map<std::string, std::string> out;
-  for (const config::Endpoint& endpoint : service.endpoints) out[endpoint.address] = endpoint.version;
+  for (const config::Endpoint& endpoint : service.endpoints)
+    out[endpoint.address] = endpoint.version;
   return out;
 }
 
@@ -163,7 +163,8 @@ std::string routedTo(const route::Snapshot& snapshot, std::string_view path,
 }
 
 // The endpoint versions (tag groups) a compiled target can reach; empty: no endpoint (503).
-std::set<std::string> reachable(const route::Snapshot& snapshot, const route::CompiledTarget& target) {
+std::set<std::string> reachable(const route::Snapshot& snapshot,
+                                const route::CompiledTarget& target) {
   std::set<std::string> versions;
   const route::CompiledService* service = snapshot.service(target.service);
   if (service == nullptr) return versions;
@@ -207,16 +208,17 @@ TEST(A8RulesTest, OnlyUpInstancesAndNotOurOwnService) {
   A8Objects out = translate(payload(instances, json::array()));
   const config::Service* reviews = findService(out, "reviews");
   ASSERT_NE(reviews, nullptr);
-  EXPECT_EQ(endpointsOf(*reviews), (std::map<std::string, std::string>{
-                                       {"10.0.0.1:9080", "version=v1"},
-                                       {"10.0.0.4:9080", "version=v1"}}));
+  EXPECT_EQ(endpointsOf(*reviews),
+            (std::map<std::string, std::string>{{"10.0.0.1:9080", "version=v1"},
+                                                {"10.0.0.4:9080", "version=v1"}}));
   EXPECT_EQ(findService(out, "productpage"), nullptr) << "the proxy never routes to itself";
   EXPECT_EQ(findRoute(out, "productpage"), nullptr);
   EXPECT_EQ(findService(out, "details"), nullptr) << "no UP instance and no rule: no destination";
   EXPECT_EQ(findRoute(out, "details"), nullptr);
 
   // Another identity keeps productpage's instances.
-  A8Objects other = translate(payload(instances, json::array()), config::Identity::parse("reviews:v1"));
+  A8Objects other =
+      translate(payload(instances, json::array()), config::Identity::parse("reviews:v1"));
   const config::Service* productpage = findService(other, "productpage");
   ASSERT_NE(productpage, nullptr);
   EXPECT_EQ(productpage->endpoints.size(), 2u);
@@ -245,10 +247,10 @@ TEST(A8RulesTest, EndpointValues) {
 }
 
 TEST(A8RulesTest, HostNameInstancesAreKeptForTheResolver) {
-  A8Objects out = translate(payload(
-      json::array({instance("reviews", "reviews.default.svc:9080", {"version=v1"}),
-                   instance("reviews", "localhost", {"version=v1"})}),
-      json::array()));
+  A8Objects out = translate(
+      payload(json::array({instance("reviews", "reviews.default.svc:9080", {"version=v1"}),
+                           instance("reviews", "localhost", {"version=v1"})}),
+              json::array()));
   ASSERT_EQ(out.services.size(), 1u);
   std::vector<std::string> addresses;
   for (const auto& endpoint : out.services[0].endpoints) addresses.push_back(endpoint.address);
@@ -262,7 +264,8 @@ TEST(A8RulesTest, EndpointTypesOtherThanHttpAndBadAddressesAreRefused) {
     std::string got = failure(payload(json::array({one}), json::array()));
     EXPECT_TRUE(got.starts_with("kInvalid: instances[0].endpoint.type: ")) << type << " -> " << got;
   }
-  for (const char* value : {"-bad-.svc:9080", "a b:9080", "300.0.0.1:80", "10.0.0.1:0"}) {
+  for (const char* value :
+       {"-bad-.svc:9080", "a b:9080", "300.0.0.1:80", "10.0.0.1:0", "10.0.0.1:80abc", "::1"}) {
     json ok = instance("a", "10.0.0.1:8080", {"version=v1"});
     json bad = instance("a", value, {"version=v1"});
     std::string got = failure(payload(json::array({ok, bad}), json::array()));
@@ -288,11 +291,11 @@ TEST(A8RulesTest, AnInstanceVersionIsItsSortedTags) {
   A8Objects out = translate(payload(instances, json::array()));
   const config::Service* a = findService(out, "a");
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(endpointsOf(*a), (std::map<std::string, std::string>{
-                                 {"10.0.0.1:80", "env=prod,version=v1"},
-                                 {"10.0.0.2:80", "env=prod,version=v1"},
-                                 {"10.0.0.3:80", "version=v2"},
-                                 {"10.0.0.4:80", ""}}));
+  EXPECT_EQ(endpointsOf(*a),
+            (std::map<std::string, std::string>{{"10.0.0.1:80", "env=prod,version=v1"},
+                                                {"10.0.0.2:80", "env=prod,version=v1"},
+                                                {"10.0.0.3:80", "version=v2"},
+                                                {"10.0.0.4:80", ""}}));
 }
 
 // ============================================================================================
@@ -300,7 +303,8 @@ TEST(A8RulesTest, AnInstanceVersionIsItsSortedTags) {
 // ============================================================================================
 
 TEST(A8RulesTest, EveryDestinationIsAnA8Service) {
-  json rules = json::array({routeRule("r", 1, "nopods", nullptr, json::array({backend({"version=v1"})}))});
+  json rules =
+      json::array({routeRule("r", 1, "nopods", nullptr, json::array({backend({"version=v1"})}))});
   A8Objects out = translate(payload(bookinfoInstances(), rules));
   std::set<std::string> names;
   for (const config::Service& service : out.services) {
@@ -382,8 +386,8 @@ TEST(A8RulesTest, RouteRulesBecomeRoutesByPriorityAndA412) {
 }
 
 TEST(A8RulesTest, RuleIdsBecomeRouteIds) {
-  json rules = json::array({routeRule("my rule/1", 0, "reviews", nullptr,
-                                      json::array({backend({"version=v1"})}))});
+  json rules = json::array(
+      {routeRule("my rule/1", 0, "reviews", nullptr, json::array({backend({"version=v1"})}))});
   A8Objects out = translate(payload(bookinfoInstances(), rules));
   std::set<std::string> ids = routeIds(out);
   EXPECT_EQ(ids.count("reviews.no-rule-matched"), 1u);
@@ -399,8 +403,7 @@ TEST(A8RulesTest, RuleIdsBecomeRouteIds) {
 TEST(A8RulesTest, RulesWithoutInstancesAnswer503) {
   json rules = json::array({
       routeRule("r", 1, "nopods", nullptr, json::array({backend({"version=v1"})})),
-      actionRule("slow", 1, "idle", nullptr,
-                 json::array({{{"action", "delay"}, {"duration", 1}}})),
+      actionRule("slow", 1, "idle", nullptr, json::array({{{"action", "delay"}, {"duration", 1}}})),
   });
   A8Objects out = translate(payload(json::array(), rules));
   for (const char* name : {"nopods", "idle"}) {
@@ -455,8 +458,9 @@ TEST(A8RulesTest, SourceMatchAppliesOnlyToThisProxysIdentity) {
     EXPECT_EQ(routedTo(*snapshot, "/reviews/"), "reviews.default") << other;
   }
   // A source with no tags: any version of that service.
-  json any_version = json::array({routeRule("pp", 5, "reviews", {{"source", {{"name", "productpage"}}}},
-                                            json::array({backend({"version=v2"})}))});
+  json any_version =
+      json::array({routeRule("pp", 5, "reviews", {{"source", {{"name", "productpage"}}}},
+                             json::array({backend({"version=v2"})}))});
   auto snapshot = compile(translate(payload(bookinfoInstances(), any_version),
                                     config::Identity::parse("productpage:v7")),
                           config::Identity::parse("productpage:v7"));
@@ -465,9 +469,9 @@ TEST(A8RulesTest, SourceMatchAppliesOnlyToThisProxysIdentity) {
 }
 
 TEST(A8RulesTest, SeveralHeadersMustAllMatch) {
-  json rules = json::array({routeRule("two", 1, "reviews",
-                                      {{"headers", {{"X-A", "^a$"}, {"X-B", "b"}}}},
-                                      json::array({backend({"version=v2"})}))});
+  json rules =
+      json::array({routeRule("two", 1, "reviews", {{"headers", {{"X-A", "^a$"}, {"X-B", "b"}}}},
+                             json::array({backend({"version=v2"})}))});
   auto snapshot = compile(translate(payload(bookinfoInstances(), rules)));
   ASSERT_NE(snapshot, nullptr);
   EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"X-A", "a"}, {"X-B", "xbx"}}), "reviews.two");
@@ -478,11 +482,12 @@ TEST(A8RulesTest, SeveralHeadersMustAllMatch) {
 }
 
 TEST(A8RulesTest, AllClausesAreAnded) {
-  json match = {{"headers", {{"X-A", "a"}}},
-                {"all",
-                 json::array({{{"headers", {{"X-B", "b"}}}},
-                              {{"source", {{"name", "productpage"}, {"tags", {"version=v1"}}}}}})}};
-  json rules = json::array({routeRule("all", 1, "reviews", match, json::array({backend({"version=v2"})}))});
+  json match = {
+      {"headers", {{"X-A", "a"}}},
+      {"all", json::array({{{"headers", {{"X-B", "b"}}}},
+                           {{"source", {{"name", "productpage"}, {"tags", {"version=v1"}}}}}})}};
+  json rules =
+      json::array({routeRule("all", 1, "reviews", match, json::array({backend({"version=v2"})}))});
   std::string body = payload(bookinfoInstances(), rules);
   A8Objects out = translate(body);
   const config::Route* all = findRoute(out, "reviews.all");
@@ -501,9 +506,11 @@ TEST(A8RulesTest, AllClausesAreAnded) {
 }
 
 TEST(A8RulesTest, AnyClausesExpandIntoOneRouteEach) {
-  json match = {{"headers", {{"X-Z", "z"}}},
-                {"any", json::array({{{"headers", {{"X-A", "a"}}}}, {{"headers", {{"X-B", "b"}}}}})}};
-  json rules = json::array({routeRule("either", 3, "reviews", match, json::array({backend({"version=v2"})}))});
+  json match = {
+      {"headers", {{"X-Z", "z"}}},
+      {"any", json::array({{{"headers", {{"X-A", "a"}}}}, {{"headers", {{"X-B", "b"}}}}})}};
+  json rules = json::array(
+      {routeRule("either", 3, "reviews", match, json::array({backend({"version=v2"})}))});
   A8Objects out = translate(payload(bookinfoInstances(), rules));
   std::vector<const config::Route*> parts;
   for (const config::Route& route : out.routes) {
@@ -518,9 +525,12 @@ TEST(A8RulesTest, AnyClausesExpandIntoOneRouteEach) {
   }
   auto snapshot = compile(out);
   ASSERT_NE(snapshot, nullptr);
-  EXPECT_TRUE(routedTo(*snapshot, "/reviews/", {{"X-Z", "z"}, {"X-A", "a"}}).starts_with("reviews.either"));
-  EXPECT_TRUE(routedTo(*snapshot, "/reviews/", {{"X-Z", "z"}, {"X-B", "b"}}).starts_with("reviews.either"));
-  EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"X-A", "a"}, {"X-B", "b"}}), "reviews.no-rule-matched");
+  EXPECT_TRUE(
+      routedTo(*snapshot, "/reviews/", {{"X-Z", "z"}, {"X-A", "a"}}).starts_with("reviews.either"));
+  EXPECT_TRUE(
+      routedTo(*snapshot, "/reviews/", {{"X-Z", "z"}, {"X-B", "b"}}).starts_with("reviews.either"));
+  EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"X-A", "a"}, {"X-B", "b"}}),
+            "reviews.no-rule-matched");
   EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"X-Z", "z"}}), "reviews.no-rule-matched");
 }
 
@@ -528,8 +538,8 @@ TEST(A8RulesTest, NoneClausesExcludeTheRequestsTheyMatch) {
   json match = {{"headers", {{"Cookie", "user="}}},
                 {"none", json::array({{{"headers", {{"Cookie", "user=jason"}}}},
                                       {{"headers", {{"X-Test", "^yes$"}}}}})}};
-  json rules = json::array({routeRule("not-jason", 1, "reviews", match,
-                                      json::array({backend({"version=v2"})}))});
+  json rules = json::array(
+      {routeRule("not-jason", 1, "reviews", match, json::array({backend({"version=v2"})}))});
   std::string body = payload(bookinfoInstances(), rules);
   ASSERT_EQ(failure(body), "kOk") << "match.none must be accepted";
   auto snapshot = compile(translate(body));
@@ -537,7 +547,8 @@ TEST(A8RulesTest, NoneClausesExcludeTheRequestsTheyMatch) {
   EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"Cookie", "user=bob"}}), "reviews.not-jason");
   EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"Cookie", "user=bob"}, {"X-Test", "no"}}),
             "reviews.not-jason");
-  EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"Cookie", "user=jason"}}), "reviews.no-rule-matched");
+  EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"Cookie", "user=jason"}}),
+            "reviews.no-rule-matched");
   EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"Cookie", "user=bob"}, {"X-Test", "yes"}}),
             "reviews.no-rule-matched");
   EXPECT_EQ(routedTo(*snapshot, "/reviews/"), "reviews.no-rule-matched");
@@ -546,7 +557,8 @@ TEST(A8RulesTest, NoneClausesExcludeTheRequestsTheyMatch) {
 TEST(A8RulesTest, NoneClauseHoldsOnlyWhenAllItsConditionsDo) {
   // One clause with two headers: it excludes requests carrying both, not either.
   json match = {{"none", json::array({{{"headers", {{"X-A", "a"}, {"X-B", "b"}}}}})}};
-  json rules = json::array({routeRule("r", 1, "reviews", match, json::array({backend({"version=v2"})}))});
+  json rules =
+      json::array({routeRule("r", 1, "reviews", match, json::array({backend({"version=v2"})}))});
   std::string body = payload(bookinfoInstances(), rules);
   ASSERT_EQ(failure(body), "kOk") << "match.none must be accepted";
   auto snapshot = compile(translate(body));
@@ -554,11 +566,13 @@ TEST(A8RulesTest, NoneClauseHoldsOnlyWhenAllItsConditionsDo) {
   EXPECT_EQ(routedTo(*snapshot, "/reviews/"), "reviews.r");
   EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"X-A", "a"}}), "reviews.r");
   EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"X-B", "b"}}), "reviews.r");
-  EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"X-A", "a"}, {"X-B", "b"}}), "reviews.no-rule-matched");
+  EXPECT_EQ(routedTo(*snapshot, "/reviews/", {{"X-A", "a"}, {"X-B", "b"}}),
+            "reviews.no-rule-matched");
 }
 
 TEST(A8RulesTest, NoneClauseWithASourceExcludesThatCaller) {
-  json match = {{"none", json::array({{{"source", {{"name", "productpage"}, {"tags", {"version=v1"}}}}}})}};
+  json match = {
+      {"none", json::array({{{"source", {{"name", "productpage"}, {"tags", {"version=v1"}}}}}})}};
   json rules = json::array({
       routeRule("not-pp-v1", 2, "reviews", match, json::array({backend({"version=v2"})})),
       routeRule("default", 1, "reviews", nullptr, json::array({backend({"version=v1"})})),
@@ -614,9 +628,9 @@ TEST(A8RulesTest, EmptyNoneIsNoCondition) {
 // ============================================================================================
 
 TEST(A8RulesTest, WeightedBackendsAndTheRest) {
-  json rules = json::array({routeRule(
-      "split", 1, "reviews", nullptr,
-      json::array({backend({"version=v2"}, 0.25), backend({"version=v1"})}))});
+  json rules = json::array(
+      {routeRule("split", 1, "reviews", nullptr,
+                 json::array({backend({"version=v2"}, 0.25), backend({"version=v1"})}))});
   A8Objects out = translate(payload(bookinfoInstances(), rules));
   const config::Route* split = findRoute(out, "reviews.split");
   ASSERT_NE(split, nullptr);
@@ -646,9 +660,10 @@ TEST(A8RulesTest, WeightedBackendsAndTheRest) {
 TEST(A8RulesTest, UnweightedBackendsShareTheRestEqually) {
   json instances = bookinfoInstances();
   instances.push_back(instance("reviews", "10.0.0.9:9080", {"version=v3"}));
-  json rules = json::array({routeRule(
-      "three", 1, "reviews", nullptr,
-      json::array({backend({"version=v1"}), backend({"version=v2"}, 0.4), backend({"version=v3"})}))});
+  json rules =
+      json::array({routeRule("three", 1, "reviews", nullptr,
+                             json::array({backend({"version=v1"}), backend({"version=v2"}, 0.4),
+                                          backend({"version=v3"})}))});
   A8Objects out = translate(payload(instances, rules));
   const config::Route* three = findRoute(out, "reviews.three");
   ASSERT_NE(three, nullptr);
@@ -657,8 +672,9 @@ TEST(A8RulesTest, UnweightedBackendsShareTheRestEqually) {
   EXPECT_NEAR(shares["version=v2"], 0.4, 1e-4);
   EXPECT_NEAR(shares["version=v3"], 0.3, 1e-4);
 
-  json two = json::array({routeRule("two", 1, "reviews", nullptr,
-                                    json::array({backend({"version=v1"}), backend({"version=v2"})}))});
+  json two =
+      json::array({routeRule("two", 1, "reviews", nullptr,
+                             json::array({backend({"version=v1"}), backend({"version=v2"})}))});
   A8Objects halves = translate(payload(bookinfoInstances(), two));
   ASSERT_NE(findRoute(halves, "reviews.two"), nullptr);
   shares = sharesOf(*findRoute(halves, "reviews.two"));
@@ -667,9 +683,10 @@ TEST(A8RulesTest, UnweightedBackendsShareTheRestEqually) {
 }
 
 TEST(A8RulesTest, WeightsAddingUpToOneLeaveNothingForTheRest) {
-  json rules = json::array({routeRule(
-      "full", 1, "reviews", nullptr,
-      json::array({backend({"version=v2"}, 0.7), backend({"version=v1"}, 0.3), backend({"version=v3"})}))});
+  json rules = json::array(
+      {routeRule("full", 1, "reviews", nullptr,
+                 json::array({backend({"version=v2"}, 0.7), backend({"version=v1"}, 0.3),
+                              backend({"version=v3"})}))});
   A8Objects out = translate(payload(bookinfoInstances(), rules));
   ASSERT_NE(findRoute(out, "reviews.full"), nullptr);
   std::map<std::string, double> shares = sharesOf(*findRoute(out, "reviews.full"));
@@ -686,9 +703,9 @@ TEST(A8RulesTest, ABackendShareIsSpreadOverItsTagGroupsByInstanceCount) {
       instance("reviews", "10.0.0.4:80", {"env=b", "version=v2"}),
       instance("reviews", "10.0.0.5:80", {"version=v2", "env=b"}),
   });
-  json rules = json::array({routeRule(
-      "spread", 1, "reviews", nullptr,
-      json::array({backend({"version=v2"}, 0.4), backend({"version=v1"})}))});
+  json rules = json::array(
+      {routeRule("spread", 1, "reviews", nullptr,
+                 json::array({backend({"version=v2"}, 0.4), backend({"version=v1"})}))});
   A8Objects out = translate(payload(instances, rules));
   const config::Route* spread = findRoute(out, "reviews.spread");
   ASSERT_NE(spread, nullptr);
@@ -715,8 +732,8 @@ TEST(A8RulesTest, ABackendShareIsSpreadOverItsTagGroupsByInstanceCount) {
   }
 
   // A backend with two tags selects only the groups having both.
-  json narrow = json::array({routeRule("b", 1, "reviews", nullptr,
-                                       json::array({backend({"version=v2", "env=b"})}))});
+  json narrow = json::array(
+      {routeRule("b", 1, "reviews", nullptr, json::array({backend({"version=v2", "env=b"})}))});
   A8Objects b = translate(payload(instances, narrow));
   ASSERT_NE(findRoute(b, "reviews.b"), nullptr);
   auto snapshot = compile(b);
@@ -726,9 +743,9 @@ TEST(A8RulesTest, ABackendShareIsSpreadOverItsTagGroupsByInstanceCount) {
 }
 
 TEST(A8RulesTest, ABackendSelectingNoInstanceGetsA503Target) {
-  json rules = json::array({routeRule(
-      "half", 1, "reviews", nullptr,
-      json::array({backend({"version=v9"}, 0.5), backend({"version=v1"})}))});
+  json rules = json::array(
+      {routeRule("half", 1, "reviews", nullptr,
+                 json::array({backend({"version=v9"}, 0.5), backend({"version=v1"})}))});
   A8Objects out = translate(payload(bookinfoInstances(), rules));
   const config::Route* half = findRoute(out, "reviews.half");
   ASSERT_NE(half, nullptr);
@@ -755,17 +772,20 @@ TEST(A8RulesTest, BackendErrors) {
   auto startsWith = [](const std::string& got, const std::string& prefix) {
     EXPECT_TRUE(got.starts_with(prefix)) << got << "\nwanted: " << prefix;
   };
-  startsWith(failure(withBackends(json::array({backend({"version=v2"}, 0.6), backend({"version=v1"}, 0.5)}))),
+  startsWith(failure(withBackends(
+                 json::array({backend({"version=v2"}, 0.6), backend({"version=v1"}, 0.5)}))),
              "kInvalid: rules[0].route.backends: ");
-  startsWith(failure(withBackends(json::array({backend({"version=v2"}, 0.75), backend({"version=v1"}, 0.5),
-                                                backend({"version=v3"})}))),
-             "kInvalid: rules[0].route.backends: ");
+  startsWith(
+      failure(withBackends(json::array(
+          {backend({"version=v2"}, 0.75), backend({"version=v1"}, 0.5), backend({"version=v3"})}))),
+      "kInvalid: rules[0].route.backends: ");
   startsWith(failure(withBackends(json::array({backend({"version=v2"}, 0.0)}))),
              "kInvalid: rules[0].route.backends[0].weight: ");
   startsWith(failure(withBackends(json::array({backend({"version=v2"}, -0.5)}))),
              "kInvalid: rules[0].route.backends[0].weight: ");
-  startsWith(failure(withBackends(json::array({backend({"version=v1"}), backend({"version=v2"}, 1.5)}))),
-             "kInvalid: rules[0].route.backends[1].weight: ");
+  startsWith(
+      failure(withBackends(json::array({backend({"version=v1"}), backend({"version=v2"}, 1.5)}))),
+      "kInvalid: rules[0].route.backends[1].weight: ");
   startsWith(failure(withBackends(json::array({backend({})}))),
              "kInvalid: rules[0].route.backends[0].tags: ");
   startsWith(failure(withBackends(json::array({json{{"weight", 1}}}))),
@@ -773,28 +793,31 @@ TEST(A8RulesTest, BackendErrors) {
   startsWith(failure(withBackends(json::array())), "kInvalid: rules[0].route.backends");
   startsWith(failure(withBackends(json::array({json{{"tags", {"version=v1"}}, {"color", "red"}}}))),
              "kInvalid: rules[0].route.backends[0].color: unknown field");
-  startsWith(failure(withBackends(json::array({json{{"tags", {"version=v1"}}, {"weight", "0.5"}}}))),
-             "kInvalid: rules[0].route.backends[0].weight: ");
+  startsWith(
+      failure(withBackends(json::array({json{{"tags", {"version=v1"}}, {"weight", "0.5"}}}))),
+      "kInvalid: rules[0].route.backends[0].weight: ");
   // The index is the rule's in the payload, whatever its priority.
-  json rules = json::array({routeRule("ok", 1, "reviews", nullptr, json::array({backend({"version=v1"})})),
-                            routeRule("bad", 9, "reviews", nullptr,
-                                      json::array({backend({"version=v1"}, 2.0)}))});
-  startsWith(failure(payload(bookinfoInstances(), rules)), "kInvalid: rules[1].route.backends[0].weight: ");
+  json rules = json::array(
+      {routeRule("ok", 1, "reviews", nullptr, json::array({backend({"version=v1"})})),
+       routeRule("bad", 9, "reviews", nullptr, json::array({backend({"version=v1"}, 2.0)}))});
+  startsWith(failure(payload(bookinfoInstances(), rules)),
+             "kInvalid: rules[1].route.backends[0].weight: ");
 }
 
 TEST(A8RulesTest, BackendNameAndExtrasAreAccepted) {
   json rules = json::array({routeRule(
       "named", 1, "reviews", nullptr,
-      json::array({json{{"name", "reviews"}, {"tags", {"version=v2"}}, {"lb_type", "round_robin"}}}))});
+      json::array(
+          {json{{"name", "reviews"}, {"tags", {"version=v2"}}, {"lb_type", "round_robin"}}}))});
   A8Objects out = translate(payload(bookinfoInstances(), rules));
   ASSERT_NE(findRoute(out, "reviews.named"), nullptr);
 }
 
 TEST(A8RulesTest, HttpReqTimeoutIsTheRouteTimeout) {
-  json rules = json::array({routeRule("fast", 2, "reviews", {{"headers", {{"X-Fast", "1"}}}},
-                                      json::array({backend({"version=v1"})})),
-                            routeRule("plain", 1, "reviews", nullptr,
-                                      json::array({backend({"version=v1"})}))});
+  json rules = json::array(
+      {routeRule("fast", 2, "reviews", {{"headers", {{"X-Fast", "1"}}}},
+                 json::array({backend({"version=v1"})})),
+       routeRule("plain", 1, "reviews", nullptr, json::array({backend({"version=v1"})}))});
   rules[0]["route"]["http_req_timeout"] = 2.5;
   A8Objects out = translate(payload(bookinfoInstances(), rules));
   ASSERT_NE(findRoute(out, "reviews.fast"), nullptr);
@@ -880,7 +903,8 @@ TEST(A8RulesTest, AbortActions) {
   ASSERT_NE(ratings, nullptr) << "action rules only: the catch-all stays";
   ASSERT_EQ(ratings->faults.size(), 2u);
   std::map<std::string, config::Fault> by_header;
-  for (const config::Fault& fault : ratings->faults) by_header[fault.match.headers.at("X-Fail")] = fault;
+  for (const config::Fault& fault : ratings->faults)
+    by_header[fault.match.headers.at("X-Fail")] = fault;
   const config::Fault& aborts = by_header["abort"];
   ASSERT_TRUE(aborts.abort.has_value());
   EXPECT_EQ(aborts.abort->status, 503u);
@@ -930,8 +954,9 @@ TEST(A8RulesTest, ActionTagsSelectTagGroups) {
     ASSERT_EQ(versions.size(), 1u) << target.version;
     delays[*versions.begin()] = route->planFaults(target, {}, rng).delay_ms;
   }
-  EXPECT_EQ(delays, (std::map<std::string, uint32_t>{
-                        {"version=v1", 0}, {"env=a,version=v2", 1000}, {"env=b,version=v2", 3000}}));
+  EXPECT_EQ(delays,
+            (std::map<std::string, uint32_t>{
+                {"version=v1", 0}, {"env=a,version=v2", 1000}, {"env=b,version=v2", 3000}}));
 }
 
 // Action tags must limit an action to the instances they select even when the destination has
@@ -981,8 +1006,9 @@ TEST(A8RulesTest, ActionErrors) {
              "kInvalid: rules[0].actions[0].return_code: ");
   startsWith(failure(withActions(json::array({{{"action", "delay"}, {"duration", "7"}}}))),
              "kInvalid: rules[0].actions[0].duration: ");
-  startsWith(failure(withActions(json::array({{{"action", "delay"}, {"duration", 1}, {"color", 1}}}))),
-             "kInvalid: rules[0].actions[0].color: unknown field");
+  startsWith(
+      failure(withActions(json::array({{{"action", "delay"}, {"duration", 1}, {"color", 1}}}))),
+      "kInvalid: rules[0].actions[0].color: unknown field");
   startsWith(failure(withActions(json{{"action", "delay"}})), "kInvalid: rules[0].actions: ");
 }
 
@@ -997,29 +1023,40 @@ TEST(A8RulesTest, RuleErrors) {
   auto startsWith = [](const std::string& got, const std::string& prefix) {
     EXPECT_TRUE(got.starts_with(prefix)) << got << "\nwanted: " << prefix;
   };
-  startsWith(failure(one({{"id", "x"}, {"destination", "reviews"}, {"route", ok_route},
-                          {"actions", ok_actions}})),
-             "kInvalid: rules[0]: ");
+  startsWith(
+      failure(one(
+          {{"id", "x"}, {"destination", "reviews"}, {"route", ok_route}, {"actions", ok_actions}})),
+      "kInvalid: rules[0]: ");
   startsWith(failure(one({{"id", "x"}, {"destination", "reviews"}})), "kInvalid: rules[0]: ");
   EXPECT_EQ(failure(one({{"id", "x"}, {"route", ok_route}})),
             "kInvalid: rules[0].destination: missing");
-  EXPECT_EQ(failure(one({{"id", "x"}, {"destination", "reviews"}, {"priority", "high"}, {"route", ok_route}})),
-            "kInvalid: rules[0].priority: must be an integer, not string");
-  startsWith(failure(one({{"id", "x"}, {"destination", "reviews"}, {"priority", 1.5}, {"route", ok_route}})),
-             "kInvalid: rules[0].priority: ");
-  EXPECT_EQ(failure(one({{"id", "x"}, {"destination", "reviews"}, {"route", ok_route}, {"bogus", 1}})),
-            "kInvalid: rules[0].bogus: unknown field");
-  EXPECT_EQ(failure(one({{"id", "x"}, {"destination", "reviews"}, {"route", ok_route},
+  EXPECT_EQ(
+      failure(one(
+          {{"id", "x"}, {"destination", "reviews"}, {"priority", "high"}, {"route", ok_route}})),
+      "kInvalid: rules[0].priority: must be an integer, not string");
+  startsWith(
+      failure(
+          one({{"id", "x"}, {"destination", "reviews"}, {"priority", 1.5}, {"route", ok_route}})),
+      "kInvalid: rules[0].priority: ");
+  EXPECT_EQ(
+      failure(one({{"id", "x"}, {"destination", "reviews"}, {"route", ok_route}, {"bogus", 1}})),
+      "kInvalid: rules[0].bogus: unknown field");
+  EXPECT_EQ(failure(one({{"id", "x"},
+                         {"destination", "reviews"},
+                         {"route", ok_route},
                          {"match", {{"cookies", {{"a", "b"}}}}}})),
             "kInvalid: rules[0].match.cookies: unknown field");
-  EXPECT_EQ(failure(one({{"id", "x"}, {"destination", "reviews"}, {"route", ok_route},
+  EXPECT_EQ(failure(one({{"id", "x"},
+                         {"destination", "reviews"},
+                         {"route", ok_route},
                          {"match", {{"source", {{"tags", {"version=v1"}}}}}}})),
             "kInvalid: rules[0].match.source.name: missing");
   startsWith(failure(one({{"id", "x"}, {"destination", "a b"}, {"route", ok_route}})),
              "kInvalid: rules[0].destination: ");
   startsWith(failure(one({{"id", "x"}, {"destination", 5}, {"route", ok_route}})),
              "kInvalid: rules[0].destination: ");
-  EXPECT_EQ(failure(R"({"instances": [], "rules": [], "bogus": 1})"), "kInvalid: bogus: unknown field");
+  EXPECT_EQ(failure(R"({"instances": [], "rules": [], "bogus": 1})"),
+            "kInvalid: bogus: unknown field");
   startsWith(failure(R"({"instances": {}, "rules": []})"), "kInvalid: instances: ");
   startsWith(failure(R"({"instances": [], "rules": {}})"), "kInvalid: rules: ");
   json extra = instance("reviews", "10.0.0.1:80", {"version=v1"});
@@ -1046,10 +1083,11 @@ TEST(A8RulesTest, ErrorsLeaveTheCallersObjectsAlone) {
   A8Objects out = translate(payload(bookinfoInstances(), json::array()));
   A8Objects before = out;
   std::string error;
-  std::string bad = payload(bookinfoInstances(),
-                            json::array({routeRule("r", 1, "reviews", nullptr,
-                                                   json::array({backend({"version=v1"}, 0.8),
-                                                                backend({"version=v2"}, 0.8)}))}));
+  std::string bad = payload(
+      bookinfoInstances(),
+      json::array(
+          {routeRule("r", 1, "reviews", nullptr,
+                     json::array({backend({"version=v1"}, 0.8), backend({"version=v2"}, 0.8)}))}));
   EXPECT_EQ(translateA8(bad, kProductpageV1, out, error), A8Parse::kInvalid);
   EXPECT_FALSE(error.empty());
   EXPECT_EQ(out.services, before.services);
@@ -1072,7 +1110,9 @@ TEST(A8RulesTest, BookinfoPayloadValidatesAndCompiles) {
       actionRule("jason-delay", 10, "ratings",
                  {{"source", {{"name", "reviews"}, {"tags", {"version=v2"}}}},
                   {"headers", {{"Cookie", "^(.*?;)?(user=jason)(;.*)?$"}}}},
-                 json::array({{{"action", "delay"}, {"duration", 7}, {"probability", 1},
+                 json::array({{{"action", "delay"},
+                               {"duration", 7},
+                               {"probability", 1},
                                {"tags", {"version=v1"}}}})),
       routeRule("r", 1, "nopods", nullptr, json::array({backend({"version=v1"})})),
   });

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "config/address.h"
 #include "config/load.h"
 
 namespace turnout::config {
@@ -53,6 +54,22 @@ TEST(ValidateTest, HostForms) {
     ASSERT_EQ(errors.size(), 1u) << host;
     EXPECT_EQ(errors[0].field, "routes[0].match.host");
   }
+}
+
+}  // namespace
+}  // namespace turnout::config
+
+namespace turnout::config {
+namespace {
+
+TEST(WithDefaultPortTest, OnlyBareHostsGetThePort) {
+  EXPECT_EQ(withDefaultPort("www.apple.com", 80), "www.apple.com:80");
+  EXPECT_EQ(withDefaultPort("10.0.0.1", 80), "10.0.0.1:80");
+  EXPECT_EQ(withDefaultPort("[::1]", 80), "[::1]:80");
+  EXPECT_EQ(withDefaultPort("10.0.0.1:8080", 80), "10.0.0.1:8080");
+  EXPECT_EQ(withDefaultPort("[::1]:8080", 80), "[::1]:8080");
+  EXPECT_EQ(withDefaultPort("::1", 80), "::1");  // checkEndpointAddress refuses it
+  EXPECT_EQ(withDefaultPort("", 80), "");
 }
 
 }  // namespace

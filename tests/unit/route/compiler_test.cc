@@ -286,3 +286,16 @@ TEST(SocketAddressTest, Parses) {
 
 }  // namespace
 }  // namespace turnout::route
+
+namespace turnout::route {
+namespace {
+
+TEST(DnsNameOfTest, NamesAreSeparatedFromIpLiterals) {
+  EXPECT_EQ(dnsNameOf("api.example.com:443"), "api.example.com");
+  EXPECT_EQ(dnsNameOf("localhost:80"), "localhost");
+  EXPECT_EQ(dnsNameOf("10.0.0.1:80"), "");
+  EXPECT_EQ(dnsNameOf("[::1]:80"), "");
+}
+
+}  // namespace
+}  // namespace turnout::route
