@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "admin/admin_server.h"
 #include "control/control_plane.h"
+#include "observe/metrics.h"
 
 namespace turnout::admin {
 
@@ -18,6 +20,8 @@ struct ApiOptions {
   std::function<bool()> ready;     // /readyz: store loaded, published, listeners bound
   std::function<bool()> draining;  // /readyz answers 503 while draining
   uint32_t workers = 0;            // /v1/status
+  // Each worker's metric shard, merged by /metrics and /v1/stats at read time.
+  std::vector<const observe::WorkerMetrics*> worker_metrics;
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
 };
 

@@ -130,9 +130,10 @@ void labelTargets(std::vector<CompiledTarget>& targets) {
 }
 
 void compileTargets(const config::Route& source, const config::Identity& identity,
-                    CompiledRoute& route) {
+                    uint32_t worker_count, CompiledRoute& route) {
   for (const config::SplitTarget& target : source.split) {
-    CompiledTarget compiled{target.service, target.version, target.weight, 0, "", nullptr};
+    CompiledTarget compiled{target.service, target.version,           target.weight, 0, "",
+                            nullptr,        SeriesCache(worker_count)};
     if (!target.match.empty()) {
       compiled.selector =
           std::make_unique<CompiledConditions>(compileConditions(target.match, identity));
@@ -182,8 +183,10 @@ void compileFaults(const config::Route& source, const config::Identity& identity
 }  // namespace
 
 std::unique_ptr<CompiledRoute> compileRoute(const config::Route& source,
-                                            const config::Identity& identity) {
+                                            const config::Identity& identity,
+                                            uint32_t worker_count) {
   auto route = std::make_unique<CompiledRoute>();
+  route->series = SeriesCache(worker_count);
   route->source = source;
   compileHost(source.match.host, *route);
   for (const auto& [name, pattern] : source.match.headers) {
@@ -194,7 +197,7 @@ std::unique_ptr<CompiledRoute> compileRoute(const config::Route& source,
   for (const config::RequestMatch& clause : source.match.none) {
     route->none.push_back(compileConditions(clause, identity));
   }
-  compileTargets(source, identity, *route);
+  compileTargets(source, identity, worker_count, *route);
   compileSticky(source, *route);
   compileFaults(source, identity, *route);
   return route;

@@ -9,7 +9,8 @@ namespace turnout::route {
 
 // The object must have passed config's checks: compilation does not report errors.
 std::unique_ptr<CompiledRoute> compileRoute(const config::Route& route,
-                                            const config::Identity& identity);
+                                            const config::Identity& identity,
+                                            uint32_t worker_count);
 // DNS-named endpoints expand into their addresses through `names` (unresolved without it).
 std::shared_ptr<const CompiledService> compileService(const config::Service& service,
                                                       uint32_t worker_count,

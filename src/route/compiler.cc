@@ -76,16 +76,16 @@ ChunkedList<ServiceEntry>::Pos servicePos(const SnapshotState& state, uint64_t s
 // Compiles every route again in document order, with `source` replacing the route of its id
 // or appended: fresh ranks, when a change finds none left at its place.
 void recompileAll(SnapshotState& state, const config::Route& source,
-                  const config::Identity& identity) {
+                  const config::Identity& identity, uint32_t worker_count) {
   std::vector<std::unique_ptr<CompiledRoute>> routes;
   routes.reserve(state.route_docs.size() + 1);
   bool replaced = false;
   state.route_docs.forEach([&](const RouteEntry& entry) {
     bool same = entry.route->source.id == source.id;
     replaced = replaced || same;
-    routes.push_back(compileRoute(same ? source : entry.route->source, identity));
+    routes.push_back(compileRoute(same ? source : entry.route->source, identity, worker_count));
   });
-  if (!replaced) routes.push_back(compileRoute(source, identity));
+  if (!replaced) routes.push_back(compileRoute(source, identity, worker_count));
   buildRoutes(state, std::move(routes));
 }
 
@@ -148,7 +148,7 @@ bool Compiler::replaceAll(Snapshot& next, const config::Config& config,
   std::vector<std::unique_ptr<CompiledRoute>> routes;
   routes.reserve(config.routes.size());
   for (const config::Route& route : config.routes) {
-    routes.push_back(compileRoute(route, identity_));
+    routes.push_back(compileRoute(route, identity_, next.worker_count_));
   }
   buildRoutes(state, std::move(routes));
   return true;
@@ -160,8 +160,8 @@ bool Compiler::upsertRoute(Snapshot& next, const config::Route& source,
   checks::checkRoute(source, "", lookupIn(next), errors);
   if (errors.size() != error_count) return false;
   SnapshotState& state = *next.state_;
-  if (!placeRoute(state, compileRoute(source, identity_))) {
-    recompileAll(state, source, identity_);
+  if (!placeRoute(state, compileRoute(source, identity_, next.worker_count_))) {
+    recompileAll(state, source, identity_, next.worker_count_);
   }
   return true;
 }

@@ -29,6 +29,10 @@ namespace re2 {
 class RE2;
 }
 
+namespace turnout::observe {
+struct RouteSeries;
+}  // namespace turnout::observe
+
 namespace turnout::route {
 
 enum class LbPolicy : uint8_t { kRandom, kRoundRobin, kLeastRequest };
@@ -109,6 +113,19 @@ struct CompiledConditions {
   bool matches(const std::vector<http::HeaderField>& request_headers) const;
 };
 
+// Each worker's metric series for one route or split target, looked up by name on that
+// worker's first request and cached here for the object's life (the series itself lives in
+// the worker's registry, so counts survive recompiles). Slot w belongs to worker w alone.
+class SeriesCache {
+ public:
+  explicit SeriesCache(uint32_t worker_count = 1)
+      : slots_(new observe::RouteSeries*[worker_count]()) {}
+  observe::RouteSeries*& slot(uint32_t worker) const { return slots_[worker]; }
+
+ private:
+  std::unique_ptr<observe::RouteSeries*[]> slots_;
+};
+
 struct CompiledTarget {
   std::string service;
   std::string version;
@@ -118,6 +135,7 @@ struct CompiledTarget {
   // split spans several services.
   std::string label;
   std::unique_ptr<CompiledConditions> selector;  // set: taken on a match, never drawn
+  SeriesCache series;
 };
 
 // The sticky cookie's lines, built once per route: the data path only picks one.
@@ -172,6 +190,7 @@ struct CompiledRoute {
   CompiledSticky sticky;
   std::vector<CompiledFault> faults;  // only those whose source is this proxy's identity
   uint64_t rank = 0;                  // position in the global match order (lower wins)
+  SeriesCache series;                 // requests answered before a target was picked
 
   ~CompiledRoute();
   // path_prefix or path_separated_prefix, whichever is set ("" for none).
