@@ -29,6 +29,12 @@ void addRunOptions(CLI::App& run, turnout::app::RunOptions& o) {
   run.add_option("-l,--log-level", o.log_level, "debug, info, warn, error or off")
       ->capture_default_str();
   run.add_option("--access-log", o.access_log, "access log file, or - for stdout");
+  run.add_option("--access-log-fields", o.access_log_fields,
+                 "access log fields to write, in order (default: all)")
+      ->delimiter(',');
+  run.add_option("--access-log-sample", o.access_log_sample,
+                 "share of requests logged, in (0, 1]; 5xx and dropped ones always are")
+      ->capture_default_str();
   run.add_option("--admin-token", o.admin_token, "bearer token required by the admin API")
       ->envname("TURNOUT_ADMIN_TOKEN");
   run.add_flag("--admin-insecure", o.admin_insecure,

@@ -11,6 +11,7 @@
 
 #include "admin/admin_server.h"
 #include "control/control_plane.h"
+#include "observe/access_log.h"
 #include "observe/metrics.h"
 
 namespace turnout::admin {
@@ -22,6 +23,7 @@ struct ApiOptions {
   uint32_t workers = 0;            // /v1/status
   // Each worker's metric shard, merged by /metrics and /v1/stats at read time.
   std::vector<const observe::WorkerMetrics*> worker_metrics;
+  const observe::AccessLog* access_log = nullptr;  // its written/dropped counts
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
 };
 

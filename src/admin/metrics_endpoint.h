@@ -4,10 +4,12 @@
 #pragma once
 
 #include "admin/admin_server.h"
+#include "admin/api.h"
 #include "control/control_plane.h"
 
 namespace turnout::admin {
 
-AdminResponse serveMetricsOnly(control::ControlPlane& control, const AdminRequest& request);
+AdminResponse serveMetricsOnly(control::ControlPlane& control, const ApiOptions& options,
+                               const AdminRequest& request);
 
 }  // namespace turnout::admin

@@ -1,11 +1,71 @@
-// GET /metrics: Prometheus text exposition (format 0.0.4). It carries the fault-injection
-// counters for now; the full metric set is issue 7's.
+// GET /metrics: Prometheus text exposition (format 0.0.4). Request counters come from the
+// workers' shards, merged here: a scrape reads them without stopping or locking any worker.
 #include "admin/handlers.h"
 #include "admin/metrics_endpoint.h"
 #include "observe/metrics.h"
+#include "observe/process_metrics.h"
 #include "proxy/fault_counters.h"
 
 namespace turnout::admin::handlers {
+namespace {
+
+void appendSample(std::string& out, std::string_view name_and_labels, uint64_t value) {
+  out.append(name_and_labels).append(" ").append(std::to_string(value)).append("\n");
+}
+
+void renderFaultMetrics(std::string& out) {
+  const proxy::FaultCounters& faults = proxy::faultCounters();
+  observe::appendMetricHeader(out, "turnout_faults_injected_total",
+                              "Requests that got an injected fault, by kind.", "counter");
+  appendSample(out, "turnout_faults_injected_total{kind=\"delay\"}", faults.delays.load());
+  appendSample(out, "turnout_faults_injected_total{kind=\"abort\"}", faults.aborts.load());
+  appendSample(out, "turnout_faults_injected_total{kind=\"drop\"}", faults.drops.load());
+  observe::appendMetricHeader(
+      out, "turnout_faults_overflow_total",
+      "Requests that passed without faults because max_active_faults delays were running.",
+      "counter");
+  appendSample(out, "turnout_faults_overflow_total", faults.overflow.load());
+  observe::appendMetricHeader(out, "turnout_faults_active", "Injected delays running now.",
+                              "gauge");
+  appendSample(out, "turnout_faults_active", faults.active_delays.load());
+}
+
+void renderConfigMetrics(const control::ControlPlane& control, std::string& out) {
+  const control::ApplyStats& stats = control.stats();
+  observe::appendMetricHeader(out, "turnout_config_revision",
+                              "Revision of the running configuration.", "gauge");
+  appendSample(out, "turnout_config_revision", control.revision());
+  observe::appendMetricHeader(out, "turnout_config_changes_total",
+                              "Configuration changes asked for, by outcome.", "counter");
+  appendSample(out, "turnout_config_changes_total{result=\"applied\"}", stats.applied.get());
+  appendSample(out, "turnout_config_changes_total{result=\"rejected\"}", stats.rejected.get());
+  observe::appendMetricHeader(
+      out, "turnout_config_apply_failures_total",
+      "Valid changes that failed to apply: the store refused them, or a worker took over 1 s "
+      "to run them.",
+      "counter");
+  appendSample(out, "turnout_config_apply_failures_total{reason=\"store\"}",
+               stats.store_failures.get());
+  appendSample(out, "turnout_config_apply_failures_total{reason=\"propagation\"}",
+               stats.propagation_failures.get());
+  observe::appendMetricHeader(out, "turnout_config_dns_refreshes_total",
+                              "Republications because a backend's DNS answer changed.", "counter");
+  appendSample(out, "turnout_config_dns_refreshes_total", stats.name_refreshes.get());
+  observe::renderHistogram(out, "turnout_config_apply_duration_seconds",
+                           "Time from a change's arrival to every worker running it.",
+                           stats.duration);
+}
+
+void renderAccessLogMetrics(const observe::AccessLog* log, std::string& out) {
+  if (log == nullptr) return;
+  observe::appendMetricHeader(out, "turnout_access_log_lines_total",
+                              "Access log lines, written or dropped because the sink fell behind.",
+                              "counter");
+  appendSample(out, "turnout_access_log_lines_total{result=\"written\"}", log->written());
+  appendSample(out, "turnout_access_log_lines_total{result=\"dropped\"}", log->dropped());
+}
+
+}  // namespace
 
 AdminResponse metrics(Context& ctx) {
   if (ctx.request.method != "GET" && ctx.request.method != "HEAD") {
@@ -16,27 +76,13 @@ AdminResponse metrics(Context& ctx) {
     refusal.headers.emplace_back("Allow", "GET, HEAD");
     return refusal;
   }
-  const proxy::FaultCounters& faults = proxy::faultCounters();
   std::string out;
-  observe::appendMetricHeader(out, "turnout_faults_injected_total",
-                              "Requests that got an injected fault, by kind.", "counter");
-  out += "turnout_faults_injected_total{kind=\"delay\"} " + std::to_string(faults.delays.load()) +
-         "\n";
-  out += "turnout_faults_injected_total{kind=\"abort\"} " + std::to_string(faults.aborts.load()) +
-         "\n";
-  out +=
-      "turnout_faults_injected_total{kind=\"drop\"} " + std::to_string(faults.drops.load()) + "\n";
-  observe::appendMetricHeader(
-      out, "turnout_faults_overflow_total",
-      "Requests that passed without faults because max_active_faults delays were running.",
-      "counter");
-  out += "turnout_faults_overflow_total " + std::to_string(faults.overflow.load()) + "\n";
-  observe::appendMetricHeader(out, "turnout_faults_active", "Injected delays running now.",
-                              "gauge");
-  out += "turnout_faults_active " + std::to_string(faults.active_delays.load()) + "\n";
-  observe::appendMetricHeader(out, "turnout_config_revision",
-                              "Revision of the running configuration.", "gauge");
-  out += "turnout_config_revision " + std::to_string(ctx.control.revision()) + "\n";
+  out.reserve(16 * 1024);
+  observe::renderRequestMetrics(ctx.options.worker_metrics, out);
+  renderFaultMetrics(out);
+  renderConfigMetrics(ctx.control, out);
+  renderAccessLogMetrics(ctx.options.access_log, out);
+  observe::renderProcessMetrics(out);
   AdminResponse response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   response.body = std::move(out);
@@ -47,9 +93,9 @@ AdminResponse metrics(Context& ctx) {
 
 namespace turnout::admin {
 
-AdminResponse serveMetricsOnly(control::ControlPlane& control, const AdminRequest& request) {
-  ApiOptions no_options;
-  handlers::Context ctx{request, control, no_options};
+AdminResponse serveMetricsOnly(control::ControlPlane& control, const ApiOptions& options,
+                               const AdminRequest& request) {
+  handlers::Context ctx{request, control, options};
   return handlers::metrics(ctx);
 }
 

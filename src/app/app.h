@@ -18,14 +18,16 @@ struct RunOptions {
   uint32_t max_active_faults = 1000;
   uint64_t max_request_body = 0;  // --max-request-body BYTES (0: no limit)
   std::string log_level = "info";
-  std::string access_log;
+  std::string access_log;                      // --access-log FILE or -
+  std::vector<std::string> access_log_fields;  // --access-log-fields a,b,c (default: all)
+  double access_log_sample = 1.0;              // --access-log-sample SHARE in (0, 1]
   std::string admin_token;
-  bool admin_insecure = false;        // allow a non-loopback admin address without a token
-  std::string fallback;  // --fallback HOST:PORT
+  bool admin_insecure = false;  // allow a non-loopback admin address without a token
+  std::string fallback;         // --fallback HOST:PORT
   std::vector<std::string> listen_h2c;
-  int metrics_port = 0;           // -p
+  int metrics_port = 0;                  // -p
   std::vector<std::string> dns_servers;  // --dns-server: resolvers for DNS-named backends
-  std::string management_host;   // --management-host: /entries.json through the data listener
+  std::string management_host;    // --management-host: /entries.json through the data listener
   bool next_free_port = false;    // -n
   bool dry_run = false;           // -d
   bool all_addresses = false;     // -a

@@ -26,6 +26,7 @@
 #include "control/control_plane.h"
 #include "core/log.h"
 #include "dns/resolver.h"
+#include "observe/access_log.h"
 #include "proxy/server.h"
 #include "route/snapshot.h"
 #include "store/store.h"
@@ -271,6 +272,7 @@ int runProxy(const RunOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
 
   proxy::ProxySettings settings;
+  settings.identity = identity.text();
   settings.dry_run = options.dry_run;
   settings.max_active_faults = options.max_active_faults;
   settings.max_request_body_bytes = options.max_request_body;
@@ -305,11 +307,12 @@ int runProxy(const RunOptions& options) {
   api_options.draining = [&draining] { return draining.load(); };
   api_options.workers = workers;
   api_options.started_at = started_at;
+  api_options.worker_metrics = server.metrics();
   admin::AdminApi api(control, api_options);
   admin.start([&api](const admin::AdminRequest& request) { return api.handle(request); });
   if (options.metrics_port > 0) {
-    metrics.start([&control](const admin::AdminRequest& request) {
-      return admin::serveMetricsOnly(control, request);
+    metrics.start([&control, &api_options](const admin::AdminRequest& request) {
+      return admin::serveMetricsOnly(control, api_options, request);
     });
   }
   // Every worker installed the snapshot before its thread started (Server::start).
@@ -327,7 +330,9 @@ int runProxy(const RunOptions& options) {
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) continue;  // log reopening arrives with the access log
+    if (sig == SIGHUP) {  // logrotate moved the access log away: write to a new file
+      continue;
+    }
     break;
   }
   core::logLine(core::LogLevel::kInfo,

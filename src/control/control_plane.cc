@@ -127,7 +127,9 @@ void ControlPlane::refreshNames(const std::vector<std::string>& names) {
   }
   if (next == current_) return;
   current_ = next;
+  stats_.name_refreshes.add();
   if (publisher_) propagated_ = publisher_(next);
+  if (!propagated_) stats_.propagation_failures.add();
 }
 
 std::shared_ptr<const route::Snapshot> ControlPlane::compileAll(
@@ -269,6 +271,7 @@ ApplyResult ControlPlane::replaceEndpoints(const std::string& name,
     result.status = 404;
     result.revision = current_->revision();
     result.errors.push_back({"name", 0, "service '" + name + "' not found"});
+    stats_.rejected.add();
     return result;
   }
   route::Change change;
@@ -280,6 +283,21 @@ ApplyResult ControlPlane::replaceEndpoints(const std::string& name,
 
 ApplyResult ControlPlane::applyLocked(route::Change change, std::optional<uint64_t> if_match,
                                       std::string_view source, Expect expect) {
+  ApplyResult result = commitAndPublish(std::move(change), if_match, source, expect);
+  if (result.status >= 500) {
+    stats_.store_failures.add();
+  } else if (result.status >= 400) {
+    stats_.rejected.add();
+  } else {
+    stats_.applied.add();
+    stats_.duration.observe(result.compile_us + result.commit_us + result.publish_us);
+    if (!result.propagated) stats_.propagation_failures.add();
+  }
+  return result;
+}
+
+ApplyResult ControlPlane::commitAndPublish(route::Change change, std::optional<uint64_t> if_match,
+                                           std::string_view source, Expect expect) {
   ApplyResult result;
   const uint64_t current = current_->revision();
   result.revision = current;
@@ -379,7 +397,10 @@ ApplyResult ControlPlane::replaceOwned(const std::string& owner,
           {"routes." + routes[i].id, 0, "a route of that id exists and is not managed here"});
     }
   }
-  if (!refused.errors.empty()) return refused;
+  if (!refused.errors.empty()) {
+    stats_.rejected.add();
+    return refused;
+  }
   for (auto& s : services) all.services.push_back(std::move(s));
   for (auto& r : routes) all.routes.push_back(std::move(r));
   return applyLocked(std::move(change), std::nullopt, source, Expect::kAny);

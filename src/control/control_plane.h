@@ -17,6 +17,7 @@
 #include "config/identity.h"
 #include "config/model.h"
 #include "dns/resolver.h"
+#include "observe/metrics.h"
 #include "route/snapshot.h"
 #include "store/store.h"
 
@@ -34,6 +35,17 @@ struct ApplyResult {
   // Where the time went (microseconds): validate + compile, store commit (fsync included),
   // publication until every worker runs the new snapshot.
   uint64_t compile_us = 0, commit_us = 0, publish_us = 0;
+};
+
+// What the control plane did, for /metrics: written under the control mutex (one writer at a
+// time), read from any thread.
+struct ApplyStats {
+  observe::ShardCounter applied;   // changes committed and published
+  observe::ShardCounter rejected;  // refused before anything changed: invalid, conflict, stale
+  observe::ShardCounter store_failures;        // valid, but the store could not commit it
+  observe::ShardCounter propagation_failures;  // committed, but a worker took over 1 s to run it
+  observe::ShardCounter name_refreshes;        // republished because a DNS answer changed
+  observe::ShardHistogram duration;            // validate to published, of applied changes
 };
 
 // Hands a snapshot to the data plane; true once every worker runs it.
@@ -75,6 +87,7 @@ class ControlPlane {
   void refreshNames(const std::vector<std::string>& names);
   // False when the last publication left a worker behind (reported by /readyz).
   bool lastPublishPropagated() const { return propagated_; }
+  const ApplyStats& stats() const { return stats_; }
 
   std::shared_ptr<const route::Snapshot> current() const;
   uint64_t revision() const;
@@ -98,8 +111,11 @@ class ControlPlane {
   // in use. Not called with mutex_ held once a publisher is set: the resolver then calls
   // refreshNames(), which takes it.
   void resolveNames(std::set<std::string> names, bool forget_others);
+  // Counts the outcome of commitAndPublish() in stats_.
   ApplyResult applyLocked(route::Change change, std::optional<uint64_t> if_match,
                           std::string_view source, Expect expect);
+  ApplyResult commitAndPublish(route::Change change, std::optional<uint64_t> if_match,
+                               std::string_view source, Expect expect);
 
   mutable std::mutex mutex_;
   std::unique_ptr<store::Store> store_;
@@ -110,6 +126,7 @@ class ControlPlane {
   Publisher publisher_;
   std::shared_ptr<const route::Snapshot> current_;
   std::atomic<bool> propagated_{true};
+  ApplyStats stats_;
 };
 
 // A stable digest of a configuration file's bytes (hex), to notice when it changed.

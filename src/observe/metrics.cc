@@ -1,5 +1,6 @@
 #include "observe/metrics.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -50,26 +51,35 @@ struct MergedHistogram {
   }
 };
 
+// One histogram's lines; with an empty `label` the series carry only `le`.
+void appendHistogramSeries(std::string& out, std::string_view name, std::string_view label,
+                           std::string_view value, const MergedHistogram& histogram) {
+  std::string labels;  // 'route="x"' or ""
+  if (!label.empty()) appendLabel(labels, label, value, true);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < histogram.buckets.size(); ++i) {
+    cumulative += histogram.buckets[i];
+    out.append(name).append("_bucket{").append(labels);
+    appendLabel(out, "le", i < kLatencyBuckets.size() ? formatBound(kLatencyBuckets[i]) : "+Inf",
+                labels.empty());
+    out.append("} ").append(std::to_string(cumulative)).append("\n");
+  }
+  const auto start = [&](std::string_view suffix) {
+    out.append(name).append(suffix);
+    if (!labels.empty()) out.append("{").append(labels).append("}");
+  };
+  char sum[40];
+  std::snprintf(sum, sizeof sum, " %.6f\n", static_cast<double>(histogram.sum_us) / 1e6);
+  start("_sum");
+  out.append(sum);
+  start("_count");
+  out.append(" ").append(std::to_string(histogram.count)).append("\n");
+}
+
 void appendHistogram(std::string& out, std::string_view name,
                      const std::map<std::string, MergedHistogram>& by_route) {
   for (const auto& [route, histogram] : by_route) {
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < histogram.buckets.size(); ++i) {
-      cumulative += histogram.buckets[i];
-      out.append(name).append("_bucket{");
-      appendLabel(out, "route", route, true);
-      appendLabel(out, "le", i < kLatencyBuckets.size() ? formatBound(kLatencyBuckets[i]) : "+Inf",
-                  false);
-      out.append("} ").append(std::to_string(cumulative)).append("\n");
-    }
-    out.append(name).append("_sum{");
-    appendLabel(out, "route", route, true);
-    char sum[40];
-    std::snprintf(sum, sizeof sum, "} %.6f\n", static_cast<double>(histogram.sum_us) / 1e6);
-    out.append(sum);
-    out.append(name).append("_count{");
-    appendLabel(out, "route", route, true);
-    out.append("} ").append(std::to_string(histogram.count)).append("\n");
+    appendHistogramSeries(out, name, "route", route, histogram);
   }
 }
 
@@ -81,24 +91,43 @@ void appendMetricHeader(std::string& out, std::string_view name, std::string_vie
   out.append(name).append(" ").append(type).append("\n");
 }
 
+void renderHistogram(std::string& out, std::string_view name, std::string_view help,
+                     const ShardHistogram& histogram) {
+  appendMetricHeader(out, name, help, "histogram");
+  MergedHistogram merged;
+  merged.add(histogram);
+  appendHistogramSeries(out, name, "", "", merged);
+}
+
 void ShardHistogram::observe(uint64_t micros) {
-  size_t i = 0;
-  while (i < kLatencyBuckets.size() &&
-         static_cast<double>(micros) > kLatencyBuckets[i] * 1'000'000.0) {
-    ++i;
-  }
+  static constexpr auto kBoundsMicros = [] {
+    std::array<uint64_t, kLatencyBuckets.size()> bounds{};
+    for (size_t i = 0; i < bounds.size(); ++i) {
+      bounds[i] = static_cast<uint64_t>(kLatencyBuckets[i] * 1'000'000.0 + 0.5);
+    }
+    return bounds;
+  }();
+  const size_t i = static_cast<size_t>(
+      std::lower_bound(kBoundsMicros.begin(), kBoundsMicros.end(), micros) - kBoundsMicros.begin());
   buckets_[i].add();
   count_.add();
   sum_us_.add(micros);
 }
 
 size_t codeSlot(int status) {
-  for (size_t i = 0; i < kTrackedCodes.size(); ++i) {
-    if (kTrackedCodes[i] == status) return i;
-  }
-  int klass = status / 100;
-  if (klass < 1 || klass > 5) klass = 5;  // nothing else reaches a client; count it as an error
-  return kClassOther + static_cast<size_t>(klass - 1);
+  // One table lookup per request instead of a scan of the tracked codes.
+  static const auto kSlots = [] {
+    std::array<uint8_t, 600> slots{};
+    for (size_t code = 0; code < slots.size(); ++code) {
+      int klass = static_cast<int>(code) / 100;
+      if (klass < 1 || klass > 5) klass = 5;  // nothing else reaches a client; an error
+      slots[code] = static_cast<uint8_t>(kClassOther + static_cast<size_t>(klass - 1));
+    }
+    for (size_t i = 0; i < kTrackedCodes.size(); ++i)
+      slots[kTrackedCodes[i]] = static_cast<uint8_t>(i);
+    return slots;
+  }();
+  return status >= 0 && status < 600 ? kSlots[static_cast<size_t>(status)] : kClassOther + 4;
 }
 
 std::string codeLabel(size_t slot) {
@@ -173,17 +202,25 @@ void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std:
                      "Time from sending a request upstream to its response head, by route.",
                      "histogram");
   appendHistogram(out, "turnout_upstream_duration_seconds", upstream_by_route);
-  uint64_t active = 0, connections = 0, in = 0, sent = 0;
+  uint64_t active = 0, connections = 0, in = 0, sent = 0, upstream = 0, retries = 0;
   for (const WorkerMetrics* worker : workers) {
     active += worker->requests_active.get();
     connections += worker->connections_active.get();
     in += worker->bytes_in.get();
     sent += worker->bytes_out.get();
+    upstream += worker->upstream_connections_active.get();
+    retries += worker->retries.get();
   }
   appendMetricHeader(out, "turnout_requests_active", "Requests in flight.", "gauge");
   out.append("turnout_requests_active ").append(std::to_string(active)).append("\n");
   appendMetricHeader(out, "turnout_client_connections_active", "Client connections open.", "gauge");
   out.append("turnout_client_connections_active ").append(std::to_string(connections)).append("\n");
+  appendMetricHeader(out, "turnout_upstream_connections_active",
+                     "Upstream connections open, in use or idle in a pool.", "gauge");
+  out.append("turnout_upstream_connections_active ").append(std::to_string(upstream)).append("\n");
+  appendMetricHeader(out, "turnout_retries_total", "Requests sent again to an upstream.",
+                     "counter");
+  out.append("turnout_retries_total ").append(std::to_string(retries)).append("\n");
   appendMetricHeader(out, "turnout_received_bytes_total", "Request bytes read from clients.",
                      "counter");
   out.append("turnout_received_bytes_total ").append(std::to_string(in)).append("\n");

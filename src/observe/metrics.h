@@ -93,6 +93,8 @@ class WorkerMetrics {
   ShardCounter connections_active;  // gauge: client connections open
   ShardCounter bytes_in;            // request bytes read from clients
   ShardCounter bytes_out;           // response bytes written to clients
+  ShardCounter upstream_connections_active;  // gauge: upstream connections open (pooled too)
+  ShardCounter retries;                      // requests sent again to an upstream
 
   static constexpr size_t kChunk = 256;
   static constexpr size_t kMaxSeries = kChunk * 1024;  // 262,144 series per worker
@@ -118,6 +120,10 @@ inline void gaugeAdd(ShardCounter& gauge, int64_t delta) {
 // Appends the "# HELP" and "# TYPE" lines of a metric family.
 void appendMetricHeader(std::string& out, std::string_view name, std::string_view help,
                         std::string_view type);
+
+// Appends one histogram without labels, its header included.
+void renderHistogram(std::string& out, std::string_view name, std::string_view help,
+                     const ShardHistogram& histogram);
 
 // Renders every worker's series merged by key (and the histograms merged by route) in the
 // Prometheus text format.

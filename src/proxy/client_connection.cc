@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "core/net.h"
 #include "core/socket_io.h"
@@ -26,6 +27,7 @@ ClientConnection::ClientConnection(Worker& worker, int fd, const sockaddr_storag
       peer_ip_(core::peerIp(peer)),
       listener_name_(listener_name),
       timer_([this] { onTimeout(); }) {
+  if (worker_.settings().access_log != nullptr) peer_address_ = core::formatAddress(peer);
   core::setNoDelay(fd_);
   worker_.loop().add(fd_, this);
   armIdle();
@@ -175,9 +177,35 @@ void ClientConnection::rejectRequest(int status, std::string_view reason) {
   const std::string request_id = worker_.newRequestId();
   const route::Snapshot* snapshot = worker_.currentSnapshot();
   const std::string* page = snapshot ? snapshot->errorPage(listener_name_, status) : nullptr;
-  send(renderErrorResponse(status, reason, request_id, rawHeadAcceptsJson(in_.view()),
-                           /*close=*/true, /*head_only=*/false, page));
+  const std::string answer =
+      renderErrorResponse(status, reason, request_id, rawHeadAcceptsJson(in_.view()),
+                          /*close=*/true, /*head_only=*/false, page);
+  send(answer);
+  logRejected(status, request_id, answer.size());
   closeAfterFlush();
+}
+
+// A request that never became an exchange still counts (with no route) and gets its log line.
+void ClientConnection::logRejected(int status, std::string_view request_id, size_t bytes_out) {
+  if (observe::RouteSeries* series = worker_.seriesOf(nullptr, nullptr)) {
+    series->codes[observe::codeSlot(status)].add();
+  }
+  worker_.metrics().bytes_in.add(in_.size());
+  worker_.metrics().bytes_out.add(bytes_out);
+  observe::AccessLog* log = worker_.settings().access_log;
+  if (log == nullptr || !log->sampled(worker_.index(), status)) return;
+  observe::AccessRecord record;
+  record.timestamp_ms =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  record.request_id = request_id;
+  record.client = peer_address_;
+  record.status = status;
+  record.bytes_in = in_.size();
+  record.bytes_out = bytes_out;
+  record.src = worker_.settings().identity;
+  log->write(worker_.index(), record);
 }
 
 bool ClientConnection::send(const iovec* parts, int count) {

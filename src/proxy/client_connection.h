@@ -35,6 +35,7 @@ class ClientConnection final : public core::IoHandler {
   Worker& worker() { return worker_; }
   core::Buffer& in() { return in_; }
   const std::string& peerIp() const { return peer_ip_; }
+  const std::string& peerAddress() const { return peer_address_; }  // set when logging
   const std::string& listenerName() const { return listener_name_; }
   // Reads what the socket has, up to the buffering limit. False when the client is gone.
   bool readMore();
@@ -60,6 +61,7 @@ class ClientConnection final : public core::IoHandler {
   void processInput();
   void startExchange();
   void rejectRequest(int status, std::string_view reason);
+  void logRejected(int status, std::string_view request_id, size_t bytes_out);
   void closeAfterFlush(bool linger = true);
   void finishClosing();
   bool flush();
@@ -70,6 +72,7 @@ class ClientConnection final : public core::IoHandler {
   Worker& worker_;
   int fd_;
   std::string peer_ip_;
+  std::string peer_address_;  // "ip:port", only with an access log
   const std::string& listener_name_;
   State state_ = State::kIdle;
   bool readable_ = false;

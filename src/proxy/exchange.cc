@@ -3,7 +3,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <time.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "proxy/client_connection.h"
@@ -15,6 +18,12 @@ namespace turnout::proxy {
 namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+uint64_t monotonicMicros() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
+}
 
 bool isIdempotentWithoutBody(std::string_view method, http::BodyFraming framing) {
   if (framing != http::BodyFraming::kNone) return false;
@@ -29,6 +38,13 @@ Exchange::Exchange(ClientConnection& client, const http::RequestHead& head)
       worker_(client.worker()),
       snapshot_(worker_.leaseSnapshot()),
       timer_([this] { onTimer(); }) {
+  started_us_ = monotonicMicros();
+  bytes_in_ = head.head_bytes;
+  observe::gaugeAdd(worker_.metrics().requests_active, 1);
+  if (worker_.settings().access_log != nullptr) {
+    log_path_.assign(head.path);
+    log_host_.assign(head.authority);
+  }
   method_.assign(head.method);
   version_minor_ = head.version_minor;
   client_keep_alive_ = head.keep_alive;
@@ -52,6 +68,7 @@ Exchange::~Exchange() {
   timer_.cancel();
   stopDelaying();
   if (upstream_ != nullptr) releaseUpstream(false);
+  logExchange();
 }
 
 // ---- Phases ---------------------------------------------------------------------------------
@@ -65,12 +82,15 @@ void Exchange::start(const http::RequestHead& head) {
              std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
     client_.send(kDryRun);
+    status_ = 200;
+    bytes_out_ += kDryRun.size();
     request_done_ = request_framing_ == http::BodyFraming::kNone;
     phase_ = Phase::kDone;
     return client_.exchangeDone(client_keep_alive_ && request_done_);
   }
   const route::CompiledRoute* route = routeRequest(head);
   if (route == nullptr) return failLocal(404, "no route matches this request");
+  route_ = route;
   timeout_ms_ = route->source.timeout_ms;
   keep_client_host_ = route->source.keep_host;
   if (const config::DirectResponse& direct = route->source.direct_response; direct.status != 0) {
@@ -79,6 +99,7 @@ void Exchange::start(const http::RequestHead& head) {
   }
   const route::CompiledTarget* target = pickVersion(*route, head);
   if (target == nullptr) return failLocal(503, "no service version is available for this route");
+  target_ = target;
   if (endpoints_ == nullptr) {
     return failLocal(503, "service '" + target->service + "' has no endpoint of version '" +
                               target->version + "'");
@@ -162,6 +183,7 @@ bool Exchange::injectFaults(const route::CompiledRoute& route, const route::Comp
     }
     counters.delays.fetch_add(1, std::memory_order_relaxed);
     delaying_ = true;
+    fault_delayed_ = true;
   }
   fault_trigger_name_.assign(plan.trigger_name);
   fault_trigger_value_.assign(plan.trigger_value);
@@ -182,6 +204,7 @@ void Exchange::endFaults() {
   if (pending_drop_) {
     faultCounters().drops.fetch_add(1, std::memory_order_relaxed);
     phase_ = Phase::kDone;
+    status_ = 0;
     return client_.dropConnection();
   }
   if (pending_abort_status_ != 0) {
@@ -227,6 +250,7 @@ bool Exchange::bufferedBodyIsWellFormed() {
 
 void Exchange::forward(bool fresh_connection) {
   phase_ = Phase::kConnecting;
+  if (upstream_sent_us_ == 0) upstream_sent_us_ = monotonicMicros();
   upstream_ = worker_.pool().acquire(endpoint_->id, endpoint_->sockaddr, endpoint_->sockaddr_len,
                                      this, fresh_connection);
   if (upstream_ == nullptr) {
@@ -277,6 +301,7 @@ void Exchange::pumpRequestBody() {
     if (!writeUpstream(in.view().substr(0, take))) {
       return upstreamFailed(502, "upstream connection broke while sending the request");
     }
+    bytes_in_ += take;
     in.consume(take);
     if (phase_ == Phase::kWaitingHead) armRequestTimer();  // progress, or the body is complete
   }
@@ -303,6 +328,7 @@ bool Exchange::writeClient(std::string_view body) {
   if (!body.empty()) parts[count++] = {const_cast<char*>(body.data()), body.size()};
   if (count == 0) return true;
   response_started_ = true;
+  for (int i = 0; i < count; ++i) bytes_out_ += parts[i].iov_len;
   const bool ok = client_.send(parts, count);
   client_head_.clear();
   return ok;
@@ -378,6 +404,8 @@ bool Exchange::handleResponseHead() {
     }
     break;
   }
+  upstream_us_ = static_cast<int64_t>(monotonicMicros() - upstream_sent_us_);
+  status_ = response_.status;
   if (response_.status == 101) {
     if (!wants_upgrade_) {
       upstreamFailed(502, "upstream switched protocols without being asked");
@@ -460,6 +488,7 @@ void Exchange::startTunnel() {
   appendClientResponseHead(head, response_, info);
   in.consume(response_.head_bytes);
   response_started_ = true;
+  bytes_out_ += head.size();
   client_.send(head);
   pumpTunnel();
 }
@@ -473,12 +502,14 @@ void Exchange::pumpTunnel() {
     core::Buffer& from_client = client_.in();
     if (!from_client.empty() && upstream_->pendingOutput() < limit) {
       if (!upstream_->write(from_client.view())) return upstreamFailed(502, "tunnel broke");
+      bytes_in_ += from_client.size();
       from_client.consume(from_client.size());
       moved = true;
     }
     core::Buffer& from_upstream = upstream_->in();
     if (!from_upstream.empty() && client_.pendingOutput() < limit) {
       if (!client_.send(from_upstream.view())) return client_.abort();
+      bytes_out_ += from_upstream.size();
       from_upstream.consume(from_upstream.size());
       moved = true;
     }
@@ -533,12 +564,15 @@ void Exchange::failLocal(int status, std::string_view reason) {
   timer_.cancel();
   releaseUpstream(false);
   if (response_started_) return client_.abort();
+  status_ = status;
   const bool keep = client_keep_alive_ && request_done_ && !worker_.draining() && status != 400;
   const bool head_only = method_ == "HEAD";
   const std::string* page =
       snapshot_.get() ? snapshot_->errorPage(client_.listenerName(), status) : nullptr;
-  client_.send(
-      renderErrorResponse(status, reason, request_id_, wants_json_, !keep, head_only, page));
+  const std::string answer =
+      renderErrorResponse(status, reason, request_id_, wants_json_, !keep, head_only, page);
+  bytes_out_ += answer.size();
+  client_.send(answer);
   client_.exchangeDone(keep);
 }
 
@@ -561,6 +595,7 @@ bool Exchange::retryOnFreshConnection() {
     return false;
   }
   retried_ = true;
+  worker_.metrics().retries.add();
   upstream_->close();
   upstream_ = nullptr;
   forward(/*fresh_connection=*/true);
@@ -593,6 +628,7 @@ void Exchange::onTimer() {
 }
 
 void Exchange::onClientGone() {
+  if (status_ < 0) status_ = 499;  // nginx's code for a client that left before its answer
   phase_ = Phase::kDone;
   timer_.cancel();
   releaseUpstream(false);
@@ -610,6 +646,62 @@ void Exchange::releaseUpstream(bool reusable) {
   upstream_->detach();
   worker_.pool().release(upstream_, reusable);
   upstream_ = nullptr;
+}
+
+}  // namespace turnout::proxy
+
+namespace turnout::proxy {
+
+// ---- Log ------------------------------------------------------------------------------------
+
+void Exchange::logExchange() {
+  if (status_ < 0) status_ = 499;  // the worker stopped with the request unanswered
+  const uint64_t duration_us = monotonicMicros() - started_us_;
+  observe::WorkerMetrics& metrics = worker_.metrics();
+  observe::gaugeAdd(metrics.requests_active, -1);
+  metrics.bytes_in.add(bytes_in_);
+  metrics.bytes_out.add(bytes_out_);
+  if (observe::RouteSeries* series = worker_.seriesOf(route_, target_)) {
+    series->codes[observe::codeSlot(status_)].add();
+    series->request.observe(duration_us);
+    if (upstream_us_ >= 0) series->upstream.observe(static_cast<uint64_t>(upstream_us_));
+  }
+  observe::AccessLog* log = worker_.settings().access_log;
+  if (log != nullptr && log->sampled(worker_.index(), status_)) writeAccessLog(duration_us);
+}
+
+void Exchange::writeAccessLog(uint64_t duration_us) {
+  const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  const char* fault = pending_drop_                ? (fault_delayed_ ? "delay+drop" : "drop")
+                      : pending_abort_status_ != 0 ? (fault_delayed_ ? "delay+abort" : "abort")
+                      : fault_delayed_             ? "delay"
+                                                   : "";
+  observe::AccessRecord record;
+  record.timestamp_ms = static_cast<uint64_t>(wall_ms) - duration_us / 1000;
+  record.request_id = request_id_;
+  record.client = client_.peerAddress();
+  record.method = method_;
+  record.path = log_path_;
+  record.host = log_host_;
+  record.status = status_;
+  record.bytes_in = bytes_in_;
+  record.bytes_out = bytes_out_;
+  record.duration_us = duration_us;
+  record.upstream_us = upstream_us_;
+  if (route_ != nullptr) record.route = route_->source.id;
+  record.src = worker_.settings().identity;
+  if (target_ != nullptr) {
+    record.service = target_->service;
+    record.version = target_->version;
+  }
+  if (endpoint_ != nullptr) record.upstream = endpoint_->address;
+  record.fault = fault;
+  record.gremlin_header_name = fault_trigger_name_;
+  record.gremlin_header_val = fault_trigger_value_;
+  record.retries = retried_ ? 1 : 0;
+  worker_.settings().access_log->write(worker_.index(), record);
 }
 
 }  // namespace turnout::proxy

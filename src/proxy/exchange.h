@@ -70,6 +70,9 @@ class Exchange final : public upstream::UpstreamUser {
   void pumpTunnel();
   void finish();
   bool endpointStillConfigured() const;
+  // The last phase, when the exchange is destroyed: metrics and the access log line.
+  void logExchange();
+  void writeAccessLog(uint64_t duration_us);
 
   // Failures.
   void failLocal(int status, std::string_view reason);
@@ -120,6 +123,19 @@ class Exchange final : public upstream::UpstreamUser {
   bool counted_active_ = false;
   bool retried_ = false;
   Phase phase_ = Phase::kConnecting;
+
+  // What the log phase reports.
+  uint64_t started_us_ = 0;                      // monotonic, when the head was parsed
+  uint64_t upstream_sent_us_ = 0;                // when the request first went upstream (0 = never)
+  int64_t upstream_us_ = -1;                     // to the response head; -1 = no response head
+  int status_ = -1;                              // what the client got; -1 = nothing yet
+  uint64_t bytes_in_ = 0;                        // request bytes from the client, head included
+  uint64_t bytes_out_ = 0;                       // response bytes to the client, head included
+  const route::CompiledRoute* route_ = nullptr;  // in the leased snapshot
+  const route::CompiledTarget* target_ = nullptr;  // in the leased snapshot
+  bool fault_delayed_ = false;
+  std::string log_path_;  // copied only when there is an access log
+  std::string log_host_;
 
   // Response.
   http::ResponseHead response_;

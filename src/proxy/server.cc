@@ -55,7 +55,11 @@ bool probe(sockaddr_storage& addr, socklen_t len, std::string& why, int& err) {
 }  // namespace
 
 Server::Server(ProxySettings settings, uint32_t worker_count)
-    : settings_(std::move(settings)), worker_count_(worker_count), listen_fds_(worker_count) {}
+    : settings_(std::move(settings)), worker_count_(worker_count), listen_fds_(worker_count) {
+  for (uint32_t w = 0; w < worker_count_; ++w) {
+    metrics_.push_back(std::make_unique<observe::WorkerMetrics>());
+  }
+}
 
 Server::~Server() {
   for (auto& worker : workers_) worker->stop();
@@ -100,13 +104,20 @@ bool Server::bind(const std::vector<ListenSpec>& listens, std::string& error) {
 
 void Server::start(std::shared_ptr<const route::Snapshot> snapshot) {
   for (uint32_t w = 0; w < worker_count_; ++w) {
-    workers_.push_back(std::make_unique<Worker>(w, settings_, std::move(listen_fds_[w])));
+    workers_.push_back(
+        std::make_unique<Worker>(w, settings_, std::move(listen_fds_[w]), *metrics_[w]));
     listen_fds_[w].clear();
   }
   // Installed before the threads start: the first connection a worker accepts must already
   // find the configuration, never an empty table (a posted task would run after the first
   // batch of accept events).
   for (auto& worker : workers_) worker->start(snapshot);
+}
+
+std::vector<const observe::WorkerMetrics*> Server::metrics() const {
+  std::vector<const observe::WorkerMetrics*> out;
+  for (const auto& shard : metrics_) out.push_back(shard.get());
+  return out;
 }
 
 bool Server::publish(std::shared_ptr<const route::Snapshot> snapshot,

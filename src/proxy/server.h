@@ -37,12 +37,15 @@ class Server {
   // Stops accepting and lets in-flight requests finish for up to `timeout`; then stops.
   void drain(std::chrono::milliseconds timeout);
   uint32_t workerCount() const { return static_cast<uint32_t>(workers_.size()); }
+  // Every worker's metric shard (they exist from construction and outlive the workers).
+  std::vector<const observe::WorkerMetrics*> metrics() const;
 
  private:
   ProxySettings settings_;
   uint32_t worker_count_;
   std::vector<std::vector<int>> listen_fds_;  // [worker][listener]
   std::vector<std::string> bound_;
+  std::vector<std::unique_ptr<observe::WorkerMetrics>> metrics_;  // before workers_: outlives them
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "http/message.h"
+#include "observe/access_log.h"
 #include "upstream/pool.h"
 
 namespace turnout::proxy {
@@ -30,6 +31,10 @@ struct ProxySettings {
   // The configuration's listener name of each listen address, in bind order ("" when the
   // address is not a configured listener): whose error pages a connection gets.
   std::vector<std::string> listener_names;
+  // --access-log: where each worker queues its lines (nullptr = no access log). Outlives the
+  // workers.
+  observe::AccessLog* access_log = nullptr;
+  std::string identity;  // this proxy's identity as configured, the access log's `src`
 };
 
 }  // namespace turnout::proxy

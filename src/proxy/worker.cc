@@ -80,11 +80,14 @@ void SnapshotLease::reset() {
 
 // ---- Worker ---------------------------------------------------------------------------------
 
-Worker::Worker(uint32_t index, const ProxySettings& settings, std::vector<int> listen_fds)
+Worker::Worker(uint32_t index, const ProxySettings& settings, std::vector<int> listen_fds,
+               observe::WorkerMetrics& metrics)
     : index_(index),
       settings_(settings),
+      metrics_(metrics),
       pool_(loop_, settings.pool),
       rng_(std::random_device{}() ^ (uint64_t{index} << 32)) {
+  pool_.countOpenIn(&metrics_.upstream_connections_active);
   for (uint32_t i = 0; i < listen_fds.size(); ++i) {
     acceptors_.push_back(std::make_unique<Acceptor>(*this, listen_fds[i], i));
   }
@@ -159,6 +162,20 @@ std::string Worker::newRequestId() {
   return id;
 }
 
+observe::RouteSeries* Worker::seriesOf(const route::CompiledRoute* route,
+                                       const route::CompiledTarget* target) {
+  if (route == nullptr) {
+    if (unrouted_ == nullptr) unrouted_ = metrics_.series("", "", "");
+    return unrouted_;
+  }
+  observe::RouteSeries*& cached = (target ? target->series : route->series).slot(index_);
+  if (cached == nullptr) {
+    cached = target ? metrics_.series(route->source.id, target->service, target->version)
+                    : metrics_.series(route->source.id, "", "");
+  }
+  return cached;
+}
+
 void Worker::adoptConnection(int fd, const sockaddr_storage& peer, uint32_t listener) {
   if (draining_) {
     ::close(fd);
@@ -166,12 +183,13 @@ void Worker::adoptConnection(int fd, const sockaddr_storage& peer, uint32_t list
   }
   const std::vector<std::string>& names = settings_.listener_names;
   static const std::string kUnnamed;
+  observe::gaugeAdd(metrics_.connections_active, 1);
   connections_.insert(
       new ClientConnection(*this, fd, peer, listener < names.size() ? names[listener] : kUnnamed));
 }
 
 void Worker::onConnectionClosed(ClientConnection* conn) {
-  connections_.erase(conn);
+  if (connections_.erase(conn) > 0) observe::gaugeAdd(metrics_.connections_active, -1);
   loop_.defer([this, conn] {
     delete conn;
     stopIfDrained();

@@ -15,6 +15,7 @@
 
 #include "core/event_loop.h"
 #include "http/message.h"
+#include "observe/metrics.h"
 #include "proxy/settings.h"
 #include "route/snapshot.h"
 #include "upstream/pool.h"
@@ -53,7 +54,9 @@ class SnapshotLease {
 
 class Worker {
  public:
-  Worker(uint32_t index, const ProxySettings& settings, std::vector<int> listen_fds);
+  // `metrics` is this worker's shard; it outlives the worker (the scraper reads it).
+  Worker(uint32_t index, const ProxySettings& settings, std::vector<int> listen_fds,
+         observe::WorkerMetrics& metrics);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -79,6 +82,11 @@ class Worker {
   upstream::UpstreamPool& pool() { return pool_; }
   std::mt19937_64& rng() { return rng_; }
   std::vector<uint32_t>& activeByEndpoint() { return active_by_endpoint_; }
+  observe::WorkerMetrics& metrics() { return metrics_; }
+  // The series a request counts into: its target's, its route's when no target was picked,
+  // or the one for requests no route took. nullptr once the registry is full.
+  observe::RouteSeries* seriesOf(const route::CompiledRoute* route,
+                                 const route::CompiledTarget* target);
   SnapshotLease leaseSnapshot();
   const route::Snapshot* currentSnapshot() const { return current_->snapshot.get(); }
   bool draining() const { return draining_; }
@@ -100,6 +108,7 @@ class Worker {
 
   uint32_t index_;
   ProxySettings settings_;
+  observe::WorkerMetrics& metrics_;
   core::EventLoop loop_;
   upstream::UpstreamPool pool_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
@@ -108,6 +117,7 @@ class Worker {
   std::vector<std::unique_ptr<HeldSnapshot>> held_;  // current and retired, still leased
   std::mt19937_64 rng_;
   std::vector<uint32_t> active_by_endpoint_;
+  observe::RouteSeries* unrouted_ = nullptr;  // requests no route took (and malformed ones)
   std::vector<char> scratch_ = std::vector<char>(64 * 1024);
   http::RequestHead scratch_head_;
   bool draining_ = false;

@@ -25,6 +25,7 @@ UpstreamConnection* UpstreamPool::acquire(uint32_t endpoint_id, const sockaddr_s
   if (fd < 0) return nullptr;
   auto* conn = new UpstreamConnection(loop_, *this, fd, endpoint_id, false);
   live_.insert(conn);
+  if (open_gauge_ != nullptr) observe::gaugeAdd(*open_gauge_, 1);
   conn->attach(user);
   return conn;
 }
@@ -52,7 +53,7 @@ void UpstreamPool::destroy(UpstreamConnection* conn) {
   removeIdle(conn);
   // The connection may be on the call stack (and in this batch of events): free it after.
   loop_.defer([this, conn] {
-    live_.erase(conn);
+    if (live_.erase(conn) > 0 && open_gauge_ != nullptr) observe::gaugeAdd(*open_gauge_, -1);
     delete conn;
   });
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "observe/metrics.h"
 #include "upstream/connection.h"
 
 namespace turnout::upstream {
@@ -39,6 +40,8 @@ class UpstreamPool {
   void closeIdleExcept(const std::vector<uint32_t>& live_ids);
   size_t idleCount() const;
   const PoolSettings& settings() const { return settings_; }
+  // Where the number of open connections is kept for the metrics (the worker's gauge).
+  void countOpenIn(observe::ShardCounter* gauge) { open_gauge_ = gauge; }
 
  private:
   void removeIdle(UpstreamConnection* conn);
@@ -48,6 +51,7 @@ class UpstreamPool {
   PoolSettings settings_;
   std::unordered_map<uint32_t, std::vector<UpstreamConnection*>> idle_;
   std::unordered_set<UpstreamConnection*> live_;  // every connection not yet freed
+  observe::ShardCounter* open_gauge_ = nullptr;
 };
 
 }  // namespace turnout::upstream
