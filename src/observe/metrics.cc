@@ -33,10 +33,19 @@ void appendLabel(std::string& out, std::string_view name, std::string_view value
   out += '"';
 }
 
-std::string formatBound(double seconds) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", seconds);
-  return text;
+// The `le` label values, formatted once ("0.0001" ... "60", "+Inf").
+const std::array<std::string, kLatencyBuckets.size() + 1>& bucketBounds() {
+  static const auto kBounds = [] {
+    std::array<std::string, kLatencyBuckets.size() + 1> bounds;
+    for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%g", kLatencyBuckets[i]);
+      bounds[i] = text;
+    }
+    bounds.back() = "+Inf";
+    return bounds;
+  }();
+  return kBounds;
 }
 
 struct MergedHistogram {
@@ -60,8 +69,7 @@ void appendHistogramSeries(std::string& out, std::string_view name, std::string_
   for (size_t i = 0; i < histogram.buckets.size(); ++i) {
     cumulative += histogram.buckets[i];
     out.append(name).append("_bucket{").append(labels);
-    appendLabel(out, "le", i < kLatencyBuckets.size() ? formatBound(kLatencyBuckets[i]) : "+Inf",
-                labels.empty());
+    appendLabel(out, "le", bucketBounds()[i], labels.empty());
     out.append("} ").append(std::to_string(cumulative)).append("\n");
   }
   const auto start = [&](std::string_view suffix) {

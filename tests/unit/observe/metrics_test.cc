@@ -2,9 +2,12 @@
 // Prometheus text (checked by promtool when it is installed).
 #include "observe/metrics.h"
 
+#include "observe/process_metrics.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -24,6 +27,44 @@ TEST(MetricsTest, CodeSlotsKeepCommonCodesAndClassTheRest) {
   EXPECT_EQ(codeLabel(codeSlot(0)), "5xx");  // never a client status; counted as an error
   EXPECT_NE(codeSlot(404), codeSlot(418));
   EXPECT_LT(codeSlot(599), kCodeSlots);
+  EXPECT_EQ(codeClass(codeSlot(600)), "5xx");
+  EXPECT_EQ(codeClass(codeSlot(-1)), "5xx");
+}
+
+TEST(MetricsTest, AnUnlabelledHistogramHasOnlyTheLeLabel) {
+  ShardHistogram h;
+  h.observe(2000);
+  std::string out;
+  renderHistogram(out, "x_seconds", "help", h);
+  EXPECT_NE(out.find("# TYPE x_seconds histogram\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_bucket{le=\"0.001\"} 0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_bucket{le=\"0.0025\"} 1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_bucket{le=\"+Inf\"} 1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_sum 0.002000\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_count 1\n"), std::string::npos) << out;
+}
+
+// The value of an unlabelled sample `name` in `text`, or -1.
+double sampleValue(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + name.size() + 2));
+}
+
+TEST(MetricsTest, ProcessMetricsComeFromProc) {
+  std::string out = "\n";
+  renderProcessMetrics(out);
+  EXPECT_GT(sampleValue(out, "process_resident_memory_bytes"), 1024 * 1024) << out;
+  EXPECT_GT(sampleValue(out, "process_virtual_memory_bytes"),
+            sampleValue(out, "process_resident_memory_bytes"));
+  EXPECT_GE(sampleValue(out, "process_cpu_seconds_total"), 0) << out;
+  EXPECT_GE(sampleValue(out, "process_open_fds"), 3) << out;  // stdin, stdout, stderr at least
+  EXPECT_GE(sampleValue(out, "process_max_fds"), sampleValue(out, "process_open_fds"));
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double started = sampleValue(out, "process_start_time_seconds");
+  EXPECT_LE(started, now + 2) << out;  // this test binary started a moment ago
+  EXPECT_GT(started, now - 3600) << out;
 }
 
 TEST(MetricsTest, HistogramBucketsAreUpperBoundsInclusive) {
@@ -140,6 +181,10 @@ TEST(MetricsTest, PromtoolAcceptsTheOutput) {
   s->request.observe(1234);
   s->upstream.observe(999);
   std::string text = render({&worker});
+  ShardHistogram apply;
+  apply.observe(1500);
+  renderHistogram(text, "turnout_config_apply_duration_seconds", "Apply time.", apply);
+  renderProcessMetrics(text);
   char path[] = "/tmp/turnout-metrics-XXXXXX";
   int fd = ::mkstemp(path);
   ASSERT_GE(fd, 0);
