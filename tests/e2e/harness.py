@@ -1215,3 +1215,88 @@ def admin_raw_head(method: str, target: str, content_length: int, content_type="
     if token:
         hdrs.append(("Authorization", f"Bearer {token}"))
     return build_request(method, target, hdrs, b"", host=LOCALHOST)
+
+
+# --------------------------------------------------------------------------------------------
+# Prometheus text exposition (format 0.0.4): a small strict parser for the /metrics tests
+# --------------------------------------------------------------------------------------------
+_METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+_SAMPLE_LINE = re.compile(rf"({_METRIC_NAME})(?:\{{(.*)\}})? (\S+)(?: -?\d+)?")
+_LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)')
+_UNESCAPE = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+
+
+class Exposition:
+    """A parsed /metrics answer. Asserts the text is well formed: every sample line parses,
+    belongs to a family declared by `# TYPE` before it, and no series appears twice.
+
+    value(name, **labels) is the one series with exactly these labels (asserted to exist);
+    select(name, **labels) every series whose labels include these, as (labels, value);
+    total(name, **labels) their sum (0 when none)."""
+
+    _SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count", "")}
+
+    def __init__(self, text: str):
+        self.text = text
+        self.types: dict[str, str] = {}
+        self.helps: dict[str, str] = {}
+        self.samples: dict[tuple, float] = {}
+        for n, line in enumerate(text.split("\n"), 1):
+            if not line:
+                continue
+            if line.startswith("#"):
+                parts = line.split(" ", 3)
+                if len(parts) >= 3 and parts[1] == "TYPE":
+                    assert parts[2] not in self.types, f"line {n}: second TYPE for {parts[2]}"
+                    self.types[parts[2]] = parts[3]
+                elif len(parts) >= 3 and parts[1] == "HELP":
+                    self.helps[parts[2]] = parts[3] if len(parts) > 3 else ""
+                continue
+            m = _SAMPLE_LINE.fullmatch(line)
+            assert m, f"line {n}: not a sample: {line!r}"
+            name, raw_labels, raw_value = m.groups()
+            labels = self._labels(raw_labels or "", n)
+            assert self.family(name) is not None, f"line {n}: {name} has no # TYPE before it"
+            key = (name, frozenset(labels.items()))
+            assert key not in self.samples, f"line {n}: duplicate series {line!r}"
+            self.samples[key] = float(raw_value)
+
+    @staticmethod
+    def _labels(raw: str, n: int) -> dict:
+        labels: dict[str, str] = {}
+        pos = 0
+        while pos < len(raw):
+            m = _LABEL_PAIR.match(raw, pos)
+            assert m, f"line {n}: bad labels {raw!r} at {pos}"
+            assert m.group(1) not in labels, f"line {n}: label {m.group(1)} twice"
+            labels[m.group(1)] = re.sub(r"\\[\\\"n]", lambda e: _UNESCAPE[e.group(0)], m.group(2))
+            pos = m.end()
+        return labels
+
+    def family(self, name: str):
+        """The declared family a sample name belongs to (histogram suffixes included)."""
+        if name in self.types:
+            return name
+        for base, kind in self.types.items():
+            if any(name == base + s for s in self._SUFFIXES.get(kind, ())):
+                return base
+        return None
+
+    def select(self, name: str, **labels) -> list[tuple[dict, float]]:
+        want = set(labels.items())
+        return [(dict(key), v) for (n, key), v in self.samples.items()
+                if n == name and want <= set(key)]
+
+    def value(self, name: str, **labels) -> float:
+        key = (name, frozenset(labels.items()))
+        assert key in self.samples, f"no series {name}{labels}; have {self.select(name)}"
+        return self.samples[key]
+
+    def total(self, name: str, **labels) -> float:
+        return sum(v for _, v in self.select(name, **labels))
+
+    def histogram(self, name: str, **labels) -> tuple[list[tuple[float, float]], float, float]:
+        """([(le, cumulative count)...] in exposition order, _sum, _count) of one histogram."""
+        buckets = [(float(lbl["le"]), v) for lbl, v in self.select(name + "_bucket", **labels)
+                   if set(lbl) == set(labels) | {"le"}]
+        return buckets, self.value(name + "_sum", **labels), self.value(name + "_count", **labels)
