@@ -46,6 +46,13 @@ AdminApi::AdminApi(control::ControlPlane& control, ApiOptions options)
 
 AdminResponse AdminApi::handle(const AdminRequest& request) {
   AdminResponse response = dispatch(request);
+  // A refused change counts where it is answered, whichever layer refused it. An
+  // unauthenticated caller asked for nothing.
+  const bool write = request.method == "POST" || request.method == "PUT" ||
+                     request.method == "PATCH" || request.method == "DELETE";
+  if (write && response.status >= 400 && response.status < 500 && response.status != 401) {
+    control_.countRejected();
+  }
   response.headers.emplace_back("ETag", "\"" + std::to_string(control_.revision()) + "\"");
   response.headers.emplace_back("Cache-Control", "no-store");
   return response;

@@ -38,7 +38,7 @@ void renderConfigMetrics(const control::ControlPlane& control, std::string& out)
   observe::appendMetricHeader(out, "turnout_config_changes_total",
                               "Configuration changes asked for, by outcome.", "counter");
   appendSample(out, "turnout_config_changes_total{result=\"applied\"}", stats.applied.get());
-  appendSample(out, "turnout_config_changes_total{result=\"rejected\"}", stats.rejected.get());
+  appendSample(out, "turnout_config_changes_total{result=\"rejected\"}", stats.rejected.load());
   observe::appendMetricHeader(
       out, "turnout_config_apply_failures_total",
       "Valid changes that failed to apply: the store refused them, or a worker took over 1 s "

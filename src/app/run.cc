@@ -271,7 +271,21 @@ int runProxy(const RunOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  std::unique_ptr<observe::AccessLog> access_log;
+  if (!options.access_log.empty()) {
+    observe::AccessLogOptions log_options;
+    log_options.path = options.access_log;
+    log_options.fields = options.access_log_fields;
+    log_options.sample = options.access_log_sample;
+    access_log = observe::AccessLog::open(log_options, workers, error);
+    if (!access_log) {
+      fail("--access-log: " + error);
+      return 2;
+    }
+  }
+
   proxy::ProxySettings settings;
+  settings.access_log = access_log.get();
   settings.identity = identity.text();
   settings.dry_run = options.dry_run;
   settings.max_active_faults = options.max_active_faults;
@@ -308,6 +322,7 @@ int runProxy(const RunOptions& options) {
   api_options.workers = workers;
   api_options.started_at = started_at;
   api_options.worker_metrics = server.metrics();
+  api_options.access_log = access_log.get();
   admin::AdminApi api(control, api_options);
   admin.start([&api](const admin::AdminRequest& request) { return api.handle(request); });
   if (options.metrics_port > 0) {
@@ -331,6 +346,7 @@ int runProxy(const RunOptions& options) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {  // logrotate moved the access log away: write to a new file
+      if (access_log) access_log->reopen();
       continue;
     }
     break;

@@ -271,7 +271,6 @@ ApplyResult ControlPlane::replaceEndpoints(const std::string& name,
     result.status = 404;
     result.revision = current_->revision();
     result.errors.push_back({"name", 0, "service '" + name + "' not found"});
-    stats_.rejected.add();
     return result;
   }
   route::Change change;
@@ -286,9 +285,7 @@ ApplyResult ControlPlane::applyLocked(route::Change change, std::optional<uint64
   ApplyResult result = commitAndPublish(std::move(change), if_match, source, expect);
   if (result.status >= 500) {
     stats_.store_failures.add();
-  } else if (result.status >= 400) {
-    stats_.rejected.add();
-  } else {
+  } else if (result.status < 400) {
     stats_.applied.add();
     stats_.duration.observe(result.compile_us + result.commit_us + result.publish_us);
     if (!result.propagated) stats_.propagation_failures.add();
@@ -397,10 +394,7 @@ ApplyResult ControlPlane::replaceOwned(const std::string& owner,
           {"routes." + routes[i].id, 0, "a route of that id exists and is not managed here"});
     }
   }
-  if (!refused.errors.empty()) {
-    stats_.rejected.add();
-    return refused;
-  }
+  if (!refused.errors.empty()) return refused;
   for (auto& s : services) all.services.push_back(std::move(s));
   for (auto& r : routes) all.routes.push_back(std::move(r));
   return applyLocked(std::move(change), std::nullopt, source, Expect::kAny);

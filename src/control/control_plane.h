@@ -40,8 +40,10 @@ struct ApplyResult {
 // What the control plane did, for /metrics: written under the control mutex (one writer at a
 // time), read from any thread.
 struct ApplyStats {
-  observe::ShardCounter applied;   // changes committed and published
-  observe::ShardCounter rejected;  // refused before anything changed: invalid, conflict, stale
+  observe::ShardCounter applied;  // changes committed and published
+  // Refused before anything changed (invalid, conflict, stale), wherever the refusal was
+  // decided: the admin API counts them (any of its threads), so this one is a true atomic.
+  std::atomic<uint64_t> rejected{0};
   observe::ShardCounter store_failures;        // valid, but the store could not commit it
   observe::ShardCounter propagation_failures;  // committed, but a worker took over 1 s to run it
   observe::ShardCounter name_refreshes;        // republished because a DNS answer changed
@@ -88,6 +90,7 @@ class ControlPlane {
   // False when the last publication left a worker behind (reported by /readyz).
   bool lastPublishPropagated() const { return propagated_; }
   const ApplyStats& stats() const { return stats_; }
+  void countRejected() { stats_.rejected.fetch_add(1, std::memory_order_relaxed); }
 
   std::shared_ptr<const route::Snapshot> current() const;
   uint64_t revision() const;

@@ -19,6 +19,12 @@ TimerWheel::TimerWheel() {
   current_tick_ = now_ms_ / kTickMs;
 }
 
+uint64_t monotonicMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
 void TimerWheel::updateNow() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

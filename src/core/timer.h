@@ -33,6 +33,10 @@ class Timer {
   size_t slot_ = 0;
 };
 
+// The monotonic clock in microseconds (precise, unlike the wheel's coarse millisecond clock):
+// what request durations are measured with.
+uint64_t monotonicMicros();
+
 class TimerWheel {
  public:
   static constexpr uint64_t kTickMs = 4;

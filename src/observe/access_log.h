@@ -60,8 +60,8 @@ class AccessLog {
 
   // Worker `worker`'s thread only: whether this exchange is logged (sampling).
   virtual bool sampled(uint32_t worker, int status) = 0;
-  // Worker `worker`'s thread only: formats and queues one line; never blocks. False when the
-  // queue was full and the line was dropped.
+  // Worker `worker`'s thread only: formats and queues one line; never blocks. A line that does
+  // not fit in the worker's queue is dropped and counted in dropped().
   virtual void write(uint32_t worker, const AccessRecord& record) = 0;
   // Any thread (a signal handler's deferred work): the writer reopens the file before its
   // next write.

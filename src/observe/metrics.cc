@@ -204,7 +204,8 @@ void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std:
     }
   }
   appendMetricHeader(out, "turnout_request_duration_seconds",
-                     "Time from a request head to the end of its answer, by route.", "histogram");
+                     "Time from the first byte of a request to the end of its answer, by route.",
+                     "histogram");
   appendHistogram(out, "turnout_request_duration_seconds", request_by_route);
   appendMetricHeader(out, "turnout_upstream_duration_seconds",
                      "Time from sending a request upstream to its response head, by route.",

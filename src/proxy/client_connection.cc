@@ -120,6 +120,7 @@ void ClientConnection::processInput() {
     if (worker_.draining() && state_ == State::kIdle) return close();
     if (state_ == State::kIdle) {
       state_ = State::kReadingHead;
+      head_started_us_ = core::monotonicMicros();
       timer_.arm(worker_.loop().timers(), worker_.settings().header_timeout_ms);
     }
     http::ParseError error;
@@ -187,8 +188,11 @@ void ClientConnection::rejectRequest(int status, std::string_view reason) {
 
 // A request that never became an exchange still counts (with no route) and gets its log line.
 void ClientConnection::logRejected(int status, std::string_view request_id, size_t bytes_out) {
+  const uint64_t duration_us =
+      head_started_us_ > 0 ? core::monotonicMicros() - head_started_us_ : 0;
   if (observe::RouteSeries* series = worker_.seriesOf(nullptr, nullptr)) {
     series->codes[observe::codeSlot(status)].add();
+    series->request.observe(duration_us);
   }
   worker_.metrics().bytes_in.add(in_.size());
   worker_.metrics().bytes_out.add(bytes_out);
@@ -204,6 +208,7 @@ void ClientConnection::logRejected(int status, std::string_view request_id, size
   record.status = status;
   record.bytes_in = in_.size();
   record.bytes_out = bytes_out;
+  record.duration_us = duration_us;
   record.src = worker_.settings().identity;
   log->write(worker_.index(), record);
 }

@@ -36,6 +36,9 @@ class ClientConnection final : public core::IoHandler {
   core::Buffer& in() { return in_; }
   const std::string& peerIp() const { return peer_ip_; }
   const std::string& peerAddress() const { return peer_address_; }  // set when logging
+  // When the current request's head began to arrive: where its duration starts, as nginx's
+  // $request_time does.
+  uint64_t headStartedMicros() const { return head_started_us_; }
   const std::string& listenerName() const { return listener_name_; }
   // Reads what the socket has, up to the buffering limit. False when the client is gone.
   bool readMore();
@@ -77,8 +80,9 @@ class ClientConnection final : public core::IoHandler {
   State state_ = State::kIdle;
   bool readable_ = false;
   bool eof_ = false;
-  bool linger_ = true;         // when closing: drain the client's bytes before the final close
-  bool peer_hung_up_ = false;  // EPOLLRDHUP seen: read until EOF
+  bool linger_ = true;            // when closing: drain the client's bytes before the final close
+  bool peer_hung_up_ = false;     // EPOLLRDHUP seen: read until EOF
+  uint64_t head_started_us_ = 0;  // when the head being read began to arrive (monotonic)
   core::Buffer in_;
   core::Buffer out_;
   core::Timer timer_;  // idle or head timeout, depending on state_

@@ -3,8 +3,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -19,12 +17,6 @@ namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-uint64_t monotonicMicros() {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
-}
-
 bool isIdempotentWithoutBody(std::string_view method, http::BodyFraming framing) {
   if (framing != http::BodyFraming::kNone) return false;
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
@@ -38,7 +30,7 @@ Exchange::Exchange(ClientConnection& client, const http::RequestHead& head)
       worker_(client.worker()),
       snapshot_(worker_.leaseSnapshot()),
       timer_([this] { onTimer(); }) {
-  started_us_ = monotonicMicros();
+  started_us_ = client.headStartedMicros();
   bytes_in_ = head.head_bytes;
   observe::gaugeAdd(worker_.metrics().requests_active, 1);
   if (worker_.settings().access_log != nullptr) {
@@ -250,7 +242,7 @@ bool Exchange::bufferedBodyIsWellFormed() {
 
 void Exchange::forward(bool fresh_connection) {
   phase_ = Phase::kConnecting;
-  if (upstream_sent_us_ == 0) upstream_sent_us_ = monotonicMicros();
+  if (upstream_sent_us_ == 0) upstream_sent_us_ = core::monotonicMicros();
   upstream_ = worker_.pool().acquire(endpoint_->id, endpoint_->sockaddr, endpoint_->sockaddr_len,
                                      this, fresh_connection);
   if (upstream_ == nullptr) {
@@ -404,7 +396,7 @@ bool Exchange::handleResponseHead() {
     }
     break;
   }
-  upstream_us_ = static_cast<int64_t>(monotonicMicros() - upstream_sent_us_);
+  upstream_us_ = static_cast<int64_t>(core::monotonicMicros() - upstream_sent_us_);
   status_ = response_.status;
   if (response_.status == 101) {
     if (!wants_upgrade_) {
@@ -656,7 +648,7 @@ namespace turnout::proxy {
 
 void Exchange::logExchange() {
   if (status_ < 0) status_ = 499;  // the worker stopped with the request unanswered
-  const uint64_t duration_us = monotonicMicros() - started_us_;
+  const uint64_t duration_us = core::monotonicMicros() - started_us_;
   observe::WorkerMetrics& metrics = worker_.metrics();
   observe::gaugeAdd(metrics.requests_active, -1);
   metrics.bytes_in.add(bytes_in_);
