@@ -34,7 +34,8 @@ Exchange::Exchange(ClientConnection& client, const http::RequestHead& head)
   bytes_in_ = head.head_bytes;
   observe::gaugeAdd(worker_.metrics().requests_active, 1);
   if (worker_.settings().access_log != nullptr) {
-    log_path_.assign(head.path);
+    log_path_.assign(head.path);  // with its query, as nginx's $request_uri
+    if (!head.query.empty()) log_path_.append("?").append(head.query);
     log_host_.assign(head.authority);
   }
   method_.assign(head.method);
