@@ -4,6 +4,7 @@
 // blocking the data plane. SIGHUP reopens the file (logrotate's "move, then signal").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +36,14 @@ struct AccessRecord {
   std::string_view gremlin_header_val;
   uint32_t retries = 0;
 };
+
+// Wall-clock milliseconds since the epoch, `duration_us` ago: when a request that took that
+// long arrived.
+inline uint64_t wallClockMsAgo(uint64_t duration_us) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) -
+         duration_us / 1000;
+}
 
 struct AccessLogOptions {
   std::string path;  // a file (appended to, created 0644) or "-" for stdout

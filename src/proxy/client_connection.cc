@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 
 #include "core/net.h"
 #include "core/socket_io.h"
@@ -199,10 +198,7 @@ void ClientConnection::logRejected(int status, std::string_view request_id, size
   observe::AccessLog* log = worker_.settings().access_log;
   if (log == nullptr || !log->sampled(worker_.index(), status)) return;
   observe::AccessRecord record;
-  record.timestamp_ms =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count());
+  record.timestamp_ms = observe::wallClockMsAgo(duration_us);
   record.request_id = request_id;
   record.client = peer_address_;
   record.status = status;

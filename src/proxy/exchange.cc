@@ -4,7 +4,6 @@
 #include <sys/uio.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 
 #include "proxy/client_connection.h"
@@ -261,7 +260,10 @@ void Exchange::forward(bool fresh_connection) {
 void Exchange::onUpstreamConnected() {
   phase_ = Phase::kWaitingHead;
   armRequestTimer();
-  if (expect_continue_ && !request_done_ && !request_body_started_) client_.send(kContinue);
+  if (expect_continue_ && !request_done_ && !request_body_started_) {
+    bytes_out_ += kContinue.size();
+    client_.send(kContinue);
+  }
   pumpRequestBody();
 }
 
@@ -664,15 +666,12 @@ void Exchange::logExchange() {
 }
 
 void Exchange::writeAccessLog(uint64_t duration_us) {
-  const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
   const char* fault = pending_drop_                ? (fault_delayed_ ? "delay+drop" : "drop")
                       : pending_abort_status_ != 0 ? (fault_delayed_ ? "delay+abort" : "abort")
                       : fault_delayed_             ? "delay"
                                                    : "";
   observe::AccessRecord record;
-  record.timestamp_ms = static_cast<uint64_t>(wall_ms) - duration_us / 1000;
+  record.timestamp_ms = observe::wallClockMsAgo(duration_us);
   record.request_id = request_id_;
   record.client = client_.peerAddress();
   record.method = method_;
