@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -102,15 +103,26 @@ bool AdminServer::bind(const std::string& address, std::string& error) {
 void AdminServer::start(AdminHandler handler) {
   handler_ = std::move(handler);
   if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) return;
-  thread_ = std::thread([this] { serve(); });
+  acceptor_ = std::thread([this] { serve(); });
 }
 
 void AdminServer::stop() {
-  if (thread_.joinable()) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    // An idle client would otherwise hold its thread until the I/O deadline.
+    for (int fd : serving_) ::shutdown(fd, SHUT_RD);
+  }
+  work_ready_.notify_all();
+  slot_freed_.notify_all();
+  if (acceptor_.joinable()) {
     char b = 1;
     [[maybe_unused]] ssize_t n = ::write(wake_pipe_[1], &b, 1);
-    thread_.join();
+    acceptor_.join();
   }
+  // The acceptor is gone: no thread is added while these are joined.
+  for (std::thread& thread : connection_threads_) thread.join();
+  connection_threads_.clear();
   for (int* fd : {&listen_fd_, &wake_pipe_[0], &wake_pipe_[1]}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
@@ -118,7 +130,7 @@ void AdminServer::stop() {
 }
 
 void AdminServer::serve() {
-  while (true) {
+  while (waitForFreeSlot()) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
@@ -126,9 +138,45 @@ void AdminServer::serve() {
     }
     if (fds[1].revents) return;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    handleConnection(fd);
+    if (fd >= 0) hand(fd);
+  }
+}
+
+bool AdminServer::waitForFreeSlot() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  slot_freed_.wait(lock, [this] { return stopping_ || in_flight_ < kMaxConnections; });
+  return !stopping_;
+}
+
+void AdminServer::hand(int fd) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  accepted_.push_back(fd);
+  ++in_flight_;
+  // A thread per connection in flight, kept for the next ones: there is always one to take it.
+  if (connection_threads_.size() < in_flight_) {
+    connection_threads_.emplace_back([this] { connectionLoop(); });
+  }
+  work_ready_.notify_one();
+}
+
+void AdminServer::connectionLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    work_ready_.wait(lock, [this] { return stopping_ || !accepted_.empty(); });
+    if (accepted_.empty()) return;  // stopping
+    const int fd = accepted_.front();
+    accepted_.pop_front();
+    if (!stopping_) {
+      serving_.insert(fd);
+      lock.unlock();
+      handleConnection(fd);
+      lock.lock();
+      serving_.erase(fd);
+    }
+    // Closed under the lock, so stop() never shuts down a number the kernel gave out again.
     ::close(fd);
+    --in_flight_;
+    slot_freed_.notify_one();
   }
 }
 

@@ -32,8 +32,8 @@ constexpr size_t kMaxHostLength = 253;  // RFC 1035 name length, dots included
 // host -> backend; std::map keeps GET's answer sorted by host.
 using Entries = std::map<std::string, std::string>;
 
-// Read-modify-write of the whole entry set: two writers interleaving would drop one's entry.
-// The admin listener serves one request at a time today; this keeps it right if that changes.
+// Read-modify-write of the whole entry set: two writers interleaving would drop one's entry,
+// and the admin listener serves connections concurrently.
 std::mutex& writeMutex() {
   static std::mutex mutex;
   return mutex;

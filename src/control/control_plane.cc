@@ -245,6 +245,7 @@ bool upsertTargetExists(const route::Snapshot& snapshot, const route::Change& ch
 
 ApplyResult ControlPlane::apply(route::Change change, std::optional<uint64_t> if_match,
                                 std::string_view source, Expect expect) {
+  std::lock_guard<std::mutex> writing(writer_mutex_);
   if (change.kind == route::Change::Kind::kReplaceAll) {
     resolveNames(dnsNames(change.all.services), true);
   }
@@ -261,6 +262,7 @@ ApplyResult ControlPlane::replaceEndpoints(const std::string& name,
                                            std::vector<config::Endpoint> endpoints,
                                            std::optional<uint64_t> if_match,
                                            std::string_view source) {
+  std::lock_guard<std::mutex> writing(writer_mutex_);
   std::set<std::string> names;
   addDnsNames(endpoints, names);
   resolveNames(std::move(names), false);
@@ -366,6 +368,7 @@ bool ControlPlane::changesSince(uint64_t since, size_t limit, std::vector<store:
 ApplyResult ControlPlane::replaceOwned(const std::string& owner,
                                        std::vector<config::Service> services,
                                        std::vector<config::Route> routes, std::string_view source) {
+  std::lock_guard<std::mutex> writing(writer_mutex_);
   resolveNames(dnsNames(services), false);
   std::lock_guard<std::mutex> lock(mutex_);
   route::Change change;

@@ -120,6 +120,10 @@ class ControlPlane {
   ApplyResult commitAndPublish(route::Change change, std::optional<uint64_t> if_match,
                                std::string_view source, Expect expect);
 
+  // Held by a writer from resolving its names to publishing: another writer's replace-all
+  // between the two would make the resolver forget names this one is about to compile. Not
+  // taken by refreshNames(), which the resolver calls while a writer may be waiting on it.
+  std::mutex writer_mutex_;
   mutable std::mutex mutex_;
   std::unique_ptr<store::Store> store_;
   config::Identity identity_;
