@@ -59,6 +59,10 @@ AdminResponse AdminApi::handle(const AdminRequest& request) {
 }
 
 AdminResponse AdminApi::dispatch(const AdminRequest& request) {
+  if (handlers::isPublicRead(request)) {
+    handlers::Context ctx{request, control_, options_};
+    return handlers::dashboard(ctx);
+  }
   if (!options_.token.empty()) {
     const std::string expected = "Bearer " + options_.token;
     if (!constantTimeEquals(request.header("authorization"), expected)) {
@@ -70,6 +74,7 @@ AdminResponse AdminApi::dispatch(const AdminRequest& request) {
   std::vector<std::string> path;
   if (!splitPath(request.path, path)) return api::error(400, "malformed percent-escape in path");
   handlers::Context ctx{request, control_, options_};
+  if (handlers::isDashboardPath(request.path)) return handlers::dashboard(ctx);  // 405s
   if (path.size() == 1 && path[0] == "healthz") return handlers::healthz(ctx);
   if (path.size() == 1 && path[0] == "readyz") return handlers::readyz(ctx);
   if (path.size() == 1 && path[0] == "a8-admin") return handlers::a8Admin(ctx);
@@ -82,6 +87,7 @@ AdminResponse AdminApi::dispatch(const AdminRequest& request) {
   if (path.size() == 2 && path[1] == "config") return handlers::config(ctx);
   if (path.size() == 2 && path[1] == "changes") return handlers::changes(ctx);
   if (path.size() == 2 && path[1] == "status") return handlers::status(ctx);
+  if (path.size() == 2 && path[1] == "stats") return handlers::stats(ctx);
   if (path.size() == 2 && path[1] == "services") return handlers::services(ctx);
   if (path.size() == 3 && path[1] == "services") return handlers::service(ctx, path[2]);
   if (path.size() == 4 && path[1] == "services" && path[3] == "endpoints") {

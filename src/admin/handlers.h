@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "admin/admin_server.h"
 #include "admin/api.h"
@@ -26,7 +27,12 @@ AdminResponse routes(Context& ctx);  // /v1/routes
 AdminResponse route(Context& ctx, const std::string& id);
 AdminResponse a8Admin(Context& ctx);  // /a8-admin (Amalgam8)
 AdminResponse status(Context& ctx);   // /v1/status
+AdminResponse stats(Context& ctx);    // /v1/stats (the dashboard's live numbers)
 AdminResponse metrics(Context& ctx);  // /metrics
+// The dashboard page at / and /dashboard. The page holds no data, so reading it needs no token.
+bool isDashboardPath(std::string_view path);
+bool isPublicRead(const AdminRequest& request);  // GET or HEAD of the page
+AdminResponse dashboard(Context& ctx);
 // /entries.json and /entries/{host}.json (seed 001); `path` is every decoded segment.
 AdminResponse entries(Context& ctx, const std::vector<std::string>& path);
 
