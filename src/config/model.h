@@ -29,10 +29,66 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+// Active health checking of a service's endpoints (App Mesh: healthy 2 / unhealthy 3).
+struct HealthCheck {
+  std::string type;               // "" = no active check; "http" | "tcp"
+  std::string path = "/healthz";  // http: the request target
+  std::string host;               // http: the Host header ("" = the endpoint's address)
+  // http: the statuses that mean healthy, as inclusive ranges ([[200, 399]] by default).
+  std::vector<std::pair<uint16_t, uint16_t>> expected_statuses = {{200, 399}};
+  uint32_t interval_ms = 2000;
+  uint32_t timeout_ms = 1000;
+  uint32_t jitter_ms = 0;  // each interval is lengthened by a random 0..jitter_ms
+  uint32_t healthy = 2;    // consecutive successes before a failed endpoint is healthy again
+  uint32_t unhealthy = 3;  // consecutive failures before a healthy endpoint is failed
+
+  bool enabled() const { return !type.empty(); }
+  bool operator==(const HealthCheck&) const = default;
+};
+
+// Passive outlier detection (Envoy's defaults). 0 disables a trigger.
+struct Outlier {
+  uint32_t consecutive_5xx = 5;
+  uint32_t consecutive_gateway_failure = 0;  // 502, 503, 504 and connect failures
+  uint32_t consecutive_connect_failure = 0;  // connect refused, reset, timed out
+  uint32_t base_ejection_ms = 30000;         // ejected for base x times ejected ...
+  uint32_t max_ejection_ms = 300000;         // ... at most this long
+  uint32_t max_ejection_percent = 10;        // of the service's endpoints (at least one may be)
+
+  bool operator==(const Outlier&) const = default;
+};
+
+// Per-service limits (Envoy's circuit breakers); past one, a 503 that names it.
+struct CircuitBreakers {
+  uint32_t max_connections = 1024;  // upstream connections open, pooled included
+  uint32_t max_pending = 1024;      // requests waiting for a connection
+  uint32_t max_requests = 1024;     // requests in flight
+
+  bool operator==(const CircuitBreakers&) const = default;
+};
+
+// What ring_hash and maglev hash: one of header, cookie or the client address.
+struct HashPolicy {
+  std::string header;      // a request header's value
+  std::string cookie;      // a cookie's value
+  bool source_ip = false;  // the client's address
+
+  bool empty() const { return header.empty() && cookie.empty() && !source_ip; }
+  bool operator==(const HashPolicy&) const = default;
+};
+
 struct Service {
   std::string name;
-  std::string lb = "round_robin";  // random | round_robin | least_request (more in later issues)
+  // random | round_robin | least_request | ring_hash | maglev | ewma (peak EWMA of latency)
+  std::string lb = "round_robin";
   std::vector<Endpoint> endpoints;
+  HealthCheck health_check;
+  Outlier outlier;
+  CircuitBreakers circuit_breakers;
+  HashPolicy hash;  // ring_hash and maglev; without one they hash the client address
+  // Below this share of healthy endpoints, traffic spreads over all of them (Envoy's panic).
+  uint32_t panic_threshold_percent = 50;
+  uint32_t slow_start_ms = 0;  // a new endpoint's weight ramps up over this window (0 = off)
   // Who manages the object: "" for the native API and files, "a8" for /a8-admin. A compat API
   // replaces the objects it owns and never touches the others.
   std::string owner;
@@ -127,6 +183,23 @@ struct DirectResponse {
   bool operator==(const DirectResponse&) const = default;
 };
 
+// Retries of one route (Envoy's retry policy, Istio's defaults when on).
+struct RetryPolicy {
+  uint32_t attempts = 0;  // retries after the first try; 0 = off
+  // connect-failure, refused-stream, reset, gateway-error (502/503/504), 5xx, retriable-status
+  std::vector<std::string> on = {"connect-failure", "refused-stream", "reset"};
+  std::vector<uint16_t> statuses = {502, 503, 504};  // for retriable-status
+  uint32_t per_try_timeout_ms = 0;                   // 0 = the route's timeout
+  uint32_t backoff_base_ms = 25;  // full jitter: each wait is random in [0, base x 2^n], ...
+  uint32_t backoff_max_ms = 250;  // ... capped here
+  // Non-idempotent methods are retried only when this is set and the body fits the 64 KiB
+  // replay buffer.
+  bool non_idempotent = false;
+
+  bool enabled() const { return attempts > 0; }
+  bool operator==(const RetryPolicy&) const = default;
+};
+
 struct Route {
   std::string id;
   int32_t priority = 0;
@@ -139,6 +212,7 @@ struct Route {
   std::vector<Fault> faults;
   DirectResponse direct_response;  // set: split must be empty
   uint32_t timeout_ms = 15000;
+  RetryPolicy retries;
   std::string owner;  // as Service::owner
 
   bool operator==(const Route&) const = default;
