@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,15 @@ def admin_factory(turnout_bin, tmp_path, request):
         if failed is not None and failed.failed:
             print(f"\n===== {t.dir.name} =====\n{t.diagnostics()}")
         t.kill()
+
+
+@pytest.fixture(autouse=True)
+def _time_budget(request):
+    """A test (or module) marked time_budget(SECONDS) fails when it runs longer: a slow path
+    that crept in shows up as a failure, not only as a longer CI run."""
+    marker = request.node.get_closest_marker("time_budget")
+    start = time.monotonic()
+    yield
+    took = time.monotonic() - start
+    if marker is not None:
+        assert took <= marker.args[0], f"took {took:.1f}s, budget {marker.args[0]}s"

@@ -30,15 +30,6 @@ CLIENTS = 16
 pytestmark = pytest.mark.time_budget(60)
 
 
-@pytest.fixture(autouse=True)
-def _time_budget(request):
-    marker = request.node.get_closest_marker("time_budget")
-    start = time.monotonic()
-    yield
-    took = time.monotonic() - start
-    if marker is not None:
-        assert took <= marker.args[0], f"took {took:.1f}s, budget {marker.args[0]}s"
-
 
 class Prometheus:
     """One prometheus process on 127.0.0.1:<free port> with its TSDB under `dir`."""
