@@ -15,59 +15,10 @@ LOAD_CPU=${LOAD_CPU:-1}             # wrk and the nginx upstream pinned here
 OUT=${OUT:-/tmp/turnout-policy-$(date -u +%Y%m%d-%H%M%S).tsv}
 MAX_TOTAL_S=${MAX_TOTAL_S:-1200}    # hard bound on the whole run
 
-summarize() {  # summarize FILE.tsv...: per-round table, medians, ratios vs plain (files pooled)
-  python3 - "$@" <<'EOF'
-import random, statistics, sys
-by = {}  # route -> (file, round) -> dict
-for fi, path in enumerate(sys.argv[1:]):
-    head = open(path).readline()
-    print(head.strip())
-    clk = int(head.split("clk_tck=")[1].split()[0])
-    duration = float(head.split("duration=")[1].split()[0])
-    rows = [l.rstrip("\n").split("\t") for l in open(path) if not l.startswith(("#", "round"))]
-    for rnd, route, req, non2xx, errs, ut, st, load in rows:
-        req, ut, st = int(req), int(ut), int(st)
-        if int(non2xx) or int(errs):
-            print(f"WARNING {path} round {rnd} {route}: {non2xx} non-2xx, {errs} socket errors")
-        us = 1e6 / clk / max(req, 1)
-        by.setdefault(route, {})[(fi, int(rnd))] = dict(
-            req=req, rps=req / duration, cpu=(ut + st) * us, user=ut * us,
-            busy=(ut + st) * 100 / clk / duration)
-routes = list(by)
-several = len(sys.argv) > 2
-
-def boot_ci(values, n=2000):  # 95 % bootstrap interval of the median (fixed seed)
-    rnd = random.Random(1)
-    meds = sorted(statistics.median(rnd.choices(values, k=len(values))) for _ in range(n))
-    return meds[int(0.025 * n)], meds[int(0.975 * n) - 1]
-
-print("\nper round: turnout CPU us/request (user part), requests/s, turnout CPU %")
-print("round" + "".join(f"{r:>30}" for r in routes))
-for key in sorted(by[routes[0]]):
-    cells = "".join(f"{by[r][key]['cpu']:>8.2f} ({by[r][key]['user']:4.2f}) {by[r][key]['rps']:>7.0f} "
-                    f"{by[r][key]['busy']:>3.0f}%" for r in routes if key in by[r])
-    label = f"{key[0] + 1}.{key[1]}" if several else str(key[1])
-    print(f"{label:>5}  {cells}")
-print(f"\n{len(by[routes[0]])} rounds. x plain: ratio of the medians; per-round ratio (each round's route / "
-      "its plain): median, 95 % bootstrap CI of that median, [min..max]; user-time ratio of the medians")
-print("route            us/req  user   req/s  | ratio  | per-round median  CI               [min..max]      | user")
-for r in routes:
-    rr = by[r]
-    med = statistics.median(v["cpu"] for v in rr.values())
-    umed = statistics.median(v["user"] for v in rr.values())
-    rps = statistics.median(v["rps"] for v in rr.values())
-    line = f"{r:<16} {med:>6.2f} {umed:>5.2f} {rps:>7.0f}"
-    if "plain" in by and r != "plain":
-        base = by["plain"]
-        ratios = [rr[k]["cpu"] / base[k]["cpu"] for k in rr if k in base]
-        bmed = statistics.median(v["cpu"] for v in base.values())
-        bumed = statistics.median(v["user"] for v in base.values())
-        lo, hi = boot_ci(ratios)
-        line += (f"  | {med / bmed:.3f}  | {statistics.median(ratios):.3f}  [{lo:.3f}..{hi:.3f}]"
-                 f"  [{min(ratios):.3f}..{max(ratios):.3f}] | {umed / bumed:.3f}")
-    print(line)
-EOF
-}
+# Per-round table, medians, ratios vs plain (files pooled): the summarizer shared with
+# bench/observe (bench/lib/cpu_rounds.py).
+LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)
+summarize() { python3 "$LIB/cpu_rounds.py" --baseline plain "$@"; }
 
 if [[ ${1:-} == --summary ]]; then shift; summarize "$@"; exit 0; fi
 
