@@ -5,6 +5,7 @@
 #include "observe/metrics.h"
 #include "observe/process_metrics.h"
 #include "proxy/fault_counters.h"
+#include "upstream/service_load.h"
 
 namespace turnout::admin::handlers {
 namespace {
@@ -56,6 +57,30 @@ void renderConfigMetrics(const control::ControlPlane& control, std::string& out)
                            stats.duration);
 }
 
+// Per service: what its circuit breakers watch, and how often they tripped.
+void renderServiceLoadMetrics(std::string& out) {
+  std::string active, overflows;
+  const upstream::Limit kLimits[] = {upstream::Limit::kRequests, upstream::Limit::kPending,
+                                     upstream::Limit::kConnections};
+  upstream::forEachServiceLoad([&](const std::string& name, const upstream::ServiceLoad& load) {
+    for (upstream::Limit limit : kLimits) {
+      std::string labels;
+      observe::appendLabels(labels, {{"service", name}, {"limit", upstream::limitName(limit)}});
+      appendSample(active, "turnout_service_load" + labels, load.current(limit));
+      appendSample(overflows, "turnout_circuit_breaker_overflows_total" + labels,
+                   load.overflows(limit));
+    }
+  });
+  observe::appendMetricHeader(out, "turnout_service_load",
+                              "What each circuit breaker of a service counts now, by limit.",
+                              "gauge");
+  out += active;
+  observe::appendMetricHeader(out, "turnout_circuit_breaker_overflows_total",
+                              "Requests answered 503 because a service was at a limit.",
+                              "counter");
+  out += overflows;
+}
+
 void renderAccessLogMetrics(const observe::AccessLog* log, std::string& out) {
   if (log == nullptr) return;
   observe::appendMetricHeader(out, "turnout_access_log_lines_total",
@@ -81,6 +106,7 @@ AdminResponse metrics(Context& ctx) {
   observe::renderRequestMetrics(ctx.options.worker_metrics, out);
   renderFaultMetrics(out);
   renderConfigMetrics(ctx.control, out);
+  renderServiceLoadMetrics(out);
   renderAccessLogMetrics(ctx.options.access_log, out);
   observe::renderProcessMetrics(out);
   AdminResponse response;

@@ -99,6 +99,17 @@ void appendMetricHeader(std::string& out, std::string_view name, std::string_vie
   out.append(name).append(" ").append(type).append("\n");
 }
 
+void appendLabels(std::string& out,
+                  std::initializer_list<std::pair<std::string_view, std::string_view>> labels) {
+  out += '{';
+  bool first = true;
+  for (const auto& [name, value] : labels) {
+    appendLabel(out, name, value, first);
+    first = false;
+  }
+  out += '}';
+}
+
 void renderHistogram(std::string& out, std::string_view name, std::string_view help,
                      const ShardHistogram& histogram) {
   appendMetricHeader(out, name, help, "histogram");

@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -120,6 +121,10 @@ inline void gaugeAdd(ShardCounter& gauge, int64_t delta) {
 // Appends the "# HELP" and "# TYPE" lines of a metric family.
 void appendMetricHeader(std::string& out, std::string_view name, std::string_view help,
                         std::string_view type);
+
+// Appends a label set, `{name="value",...}` with the values escaped for the text format.
+void appendLabels(std::string& out,
+                  std::initializer_list<std::pair<std::string_view, std::string_view>> labels);
 
 // Appends one histogram without labels, its header included.
 void renderHistogram(std::string& out, std::string_view name, std::string_view help,

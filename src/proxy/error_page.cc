@@ -141,7 +141,7 @@ bool rawHeadAcceptsJson(std::string_view raw) {
 
 std::string renderErrorResponse(int status, std::string_view reason, std::string_view request_id,
                                 bool json, bool close, bool head_only,
-                                const std::string* custom_html) {
+                                const std::string* custom_html, std::string_view extra_lines) {
   const std::string code = std::to_string(status);
   const std::string_view phrase = reasonPhrase(status);
   std::string body;
@@ -170,6 +170,7 @@ std::string renderErrorResponse(int status, std::string_view reason, std::string
   out += "Cache-Control: no-store\r\n";
   if (!request_id.empty()) out += "X-Request-Id: " + std::string(request_id) + "\r\n";
   if (close) out += "Connection: close\r\n";
+  out += extra_lines;
   out += "\r\n";
   if (!head_only && !bodyless) out += body;
   return out;

@@ -60,6 +60,7 @@ Exchange::~Exchange() {
   timer_.cancel();
   stopDelaying();
   if (upstream_ != nullptr) releaseUpstream(false);
+  releaseServiceLoad();
   logExchange();
 }
 
@@ -118,6 +119,7 @@ void Exchange::start(const http::RequestHead& head) {
 }
 
 void Exchange::proceedToUpstream() {
+  if (!admitToService()) return;
   endpoint_ = pickEndpoint(*endpoints_);
   if (endpoint_ == nullptr) return failLocal(503, "no endpoint is available for this service");
   if (!endpoint_->unresolved.empty()) {
@@ -148,6 +150,7 @@ const route::CompiledTarget* Exchange::pickVersion(const route::CompiledRoute& r
   const route::CompiledService* service = snapshot_->service(pick.target->service);
   if (service == nullptr) return nullptr;
   service_ = &pick.target->service;
+  service_compiled_ = service;
   endpoints_ = service->forVersion(pick.target->version);
   if (pick.cookie == route::VersionPick::Cookie::kSet) {
     response_lines_ = route.sticky.set_prefix;
@@ -240,8 +243,54 @@ bool Exchange::bufferedBodyIsWellFormed() {
   return false;
 }
 
+// max_requests: requests in flight to the service, over every worker.
+bool Exchange::admitToService() {
+  const uint32_t max = service_compiled_->source.circuit_breakers.max_requests;
+  if (service_compiled_->load->current(upstream::Limit::kRequests) >= max) {
+    overflow(upstream::Limit::kRequests, max);
+    return false;
+  }
+  service_load_ = &service_compiled_->load->worker(worker_.index());
+  observe::gaugeAdd(service_load_->requests, 1);
+  counted_request_load_ = true;
+  return true;
+}
+
+// max_connections and max_pending apply when a request needs a new connection; a pooled one
+// is always taken.
+bool Exchange::admitNewConnection() {
+  const config::CircuitBreakers& limits = service_compiled_->source.circuit_breakers;
+  const upstream::ServiceLoad& load = *service_compiled_->load;
+  if (load.current(upstream::Limit::kConnections) >= limits.max_connections) {
+    overflow(upstream::Limit::kConnections, limits.max_connections);
+    return false;
+  }
+  if (load.current(upstream::Limit::kPending) >= limits.max_pending) {
+    overflow(upstream::Limit::kPending, limits.max_pending);
+    return false;
+  }
+  return true;
+}
+
+// A 503 that names the limit (Envoy says x-envoy-overloaded), counted by limit.
+void Exchange::overflow(upstream::Limit limit, uint32_t max) {
+  upstream::WorkerServiceLoad& load = service_compiled_->load->worker(worker_.index());
+  load.overflows[static_cast<size_t>(limit)].add();
+  overflow_line_ = "X-Turnout-Overflow: " + std::string(upstream::limitName(limit)) + "\r\n";
+  failLocal(503, "service '" + service_compiled_->source.name + "' is at its " +
+                     std::string(upstream::limitName(limit)) + " limit (" + std::to_string(max) +
+                     ")");
+}
+
+void Exchange::releaseServiceLoad() {
+  if (counted_request_load_) observe::gaugeAdd(service_load_->requests, -1);
+  counted_request_load_ = false;
+}
+
 void Exchange::forward(bool fresh_connection) {
   phase_ = Phase::kConnecting;
+  const bool opens = fresh_connection || !worker_.pool().hasIdle(endpoint_->id);
+  if (opens && !admitNewConnection()) return;
   if (upstream_sent_us_ == 0) upstream_sent_us_ = core::monotonicMicros();
   upstream_ = worker_.pool().acquire(endpoint_->id, endpoint_->sockaddr, endpoint_->sockaddr_len,
                                      this, fresh_connection);
@@ -253,12 +302,19 @@ void Exchange::forward(bool fresh_connection) {
   if (upstream_->connected()) {
     onUpstreamConnected();
   } else {
+    upstream_->countIn(&service_load_->connections);
+    observe::gaugeAdd(service_load_->pending, 1);
+    counted_pending_ = true;
     timer_.arm(worker_.loop().timers(), worker_.settings().connect_timeout_ms);
   }
 }
 
 void Exchange::onUpstreamConnected() {
   phase_ = Phase::kWaitingHead;
+  if (counted_pending_) {
+    observe::gaugeAdd(service_load_->pending, -1);
+    counted_pending_ = false;
+  }
   armRequestTimer();
   if (expect_continue_ && !request_done_ && !request_body_started_) {
     bytes_out_ += kContinue.size();
@@ -564,8 +620,8 @@ void Exchange::failLocal(int status, std::string_view reason) {
   const bool head_only = method_ == "HEAD";
   const std::string* page =
       snapshot_.get() ? snapshot_->errorPage(client_.listenerName(), status) : nullptr;
-  const std::string answer =
-      renderErrorResponse(status, reason, request_id_, wants_json_, !keep, head_only, page);
+  const std::string answer = renderErrorResponse(status, reason, request_id_, wants_json_, !keep,
+                                                 head_only, page, overflow_line_);
   bytes_out_ += answer.size();
   client_.send(answer);
   client_.exchangeDone(keep);
@@ -630,6 +686,10 @@ void Exchange::onClientGone() {
 }
 
 void Exchange::releaseUpstream(bool reusable) {
+  if (counted_pending_) {
+    observe::gaugeAdd(service_load_->pending, -1);
+    counted_pending_ = false;
+  }
   if (counted_active_) {
     auto& active = worker_.activeByEndpoint();
     if (endpoint_ != nullptr && endpoint_->id < active.size() && active[endpoint_->id] > 0) {

@@ -57,6 +57,11 @@ class Exchange final : public upstream::UpstreamUser {
   void endFaults();
   void stopDelaying();
   void proceedToUpstream();
+  // Circuit breakers: false (and a 503 sent) when the service is at one of its limits.
+  bool admitToService();
+  bool admitNewConnection();
+  void overflow(upstream::Limit limit, uint32_t max);
+  void releaseServiceLoad();
   const route::Endpoint* pickEndpoint(const route::EndpointSet& set);
   void forward(bool fresh_connection = false);
   void pumpRequestBody();
@@ -115,6 +120,13 @@ class Exchange final : public upstream::UpstreamUser {
   bool pending_drop_ = false;
   std::string fault_trigger_name_;  // the header that triggered a fault (access log)
   std::string fault_trigger_value_;
+
+  // The picked service's load (this worker's slot) and limits, in the leased snapshot.
+  upstream::WorkerServiceLoad* service_load_ = nullptr;
+  const route::CompiledService* service_compiled_ = nullptr;
+  bool counted_request_load_ = false;
+  bool counted_pending_ = false;
+  std::string overflow_line_;  // the header of a breaker's 503
 
   // Upstream.
   const route::Endpoint* endpoint_ = nullptr;

@@ -208,6 +208,7 @@ std::shared_ptr<const CompiledService> compileService(const config::Service& sou
                                                       const NameLookup& names) {
   auto service = std::make_shared<CompiledService>();
   service->source = source;
+  service->load = upstream::serviceLoad(source.name, worker_count);
   LbPolicy lb = lbPolicyOf(source.lb);
   std::vector<Endpoint> all;
   all.reserve(source.endpoints.size());

@@ -24,6 +24,7 @@
 #include "config/identity.h"
 #include "config/model.h"
 #include "http/message.h"
+#include "upstream/service_load.h"
 
 namespace re2 {
 class RE2;
@@ -93,6 +94,8 @@ const Endpoint* pickEndpoint(const EndpointSet& set, PickContext& ctx);
 
 struct CompiledService {
   config::Service source;
+  // Its load for the circuit breakers: the same object for every compilation of this name.
+  std::shared_ptr<upstream::ServiceLoad> load;
   std::shared_ptr<const EndpointSet> all;  // every endpoint
   std::vector<std::pair<std::string, std::shared_ptr<const EndpointSet>>> by_version;
   const EndpointSet* forVersion(std::string_view version) const;  // "" = all; nullptr if unknown

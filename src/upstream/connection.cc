@@ -22,6 +22,7 @@ UpstreamConnection::UpstreamConnection(core::EventLoop& loop, UpstreamPool& pool
 }
 
 UpstreamConnection::~UpstreamConnection() {
+  uncount();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -31,8 +32,21 @@ void UpstreamConnection::attach(UpstreamUser* user) {
   idle_timer_.cancel();
 }
 
+void UpstreamConnection::countIn(observe::ShardCounter* gauge) {
+  uncount();
+  counted_in_ = gauge;
+  if (counted_in_ != nullptr) observe::gaugeAdd(*counted_in_, 1);
+}
+
+void UpstreamConnection::uncount() {
+  if (counted_in_ == nullptr) return;
+  observe::gaugeAdd(*counted_in_, -1);
+  counted_in_ = nullptr;
+}
+
 void UpstreamConnection::close() {
   if (fd_ < 0) return;
+  uncount();
   idle_timer_.cancel();
   ::close(fd_);  // also leaves the epoll set: the fd is never duplicated
   fd_ = -1;

@@ -11,6 +11,7 @@
 #include "core/buffer.h"
 #include "core/event_loop.h"
 #include "core/timer.h"
+#include "observe/metrics.h"
 
 namespace turnout::upstream {
 
@@ -36,6 +37,9 @@ class UpstreamConnection final : public core::IoHandler {
   bool connected() const { return connected_; }
   bool reused() const { return requests_ > 1; }
   void attach(UpstreamUser* user);
+  // Counts this connection in `gauge` (its service's open connections, on this worker) until
+  // it closes.
+  void countIn(observe::ShardCounter* gauge);
   void detach() { user_ = nullptr; }
 
   // Reads what the socket has into in(). Returns bytes read, 0 on EOF, -1 when nothing is
@@ -59,6 +63,7 @@ class UpstreamConnection final : public core::IoHandler {
  private:
   friend class UpstreamPool;
   bool flush();
+  void uncount();
   void onIdleEvent(uint32_t events);
   void parkIdle(uint32_t timeout_ms);
 
@@ -67,6 +72,7 @@ class UpstreamConnection final : public core::IoHandler {
   int fd_;
   uint32_t endpoint_id_;
   bool connected_;
+  observe::ShardCounter* counted_in_ = nullptr;
   bool readable_ = false;
   bool eof_ = false;
   bool peer_hung_up_ = false;  // EPOLLRDHUP seen: read until EOF, no further edge will come

@@ -42,6 +42,15 @@ void UpstreamPool::release(UpstreamConnection* conn, bool reusable) {
   idle.push_back(conn);
 }
 
+bool UpstreamPool::hasIdle(uint32_t endpoint_id) const {
+  auto it = idle_.find(endpoint_id);
+  if (it == idle_.end()) return false;
+  for (const UpstreamConnection* conn : it->second) {
+    if (!conn->closed()) return true;
+  }
+  return false;
+}
+
 void UpstreamPool::removeIdle(UpstreamConnection* conn) {
   auto it = idle_.find(conn->endpointId());
   if (it == idle_.end()) return;

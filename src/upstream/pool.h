@@ -39,6 +39,8 @@ class UpstreamPool {
   // Closes every idle connection to endpoints not in `live_ids` (sorted).
   void closeIdleExcept(const std::vector<uint32_t>& live_ids);
   size_t idleCount() const;
+  // Whether acquire() would reuse a connection to `endpoint_id` rather than open one.
+  bool hasIdle(uint32_t endpoint_id) const;
   const PoolSettings& settings() const { return settings_; }
   // Where the number of open connections is kept for the metrics (the worker's gauge).
   void countOpenIn(observe::ShardCounter* gauge) { open_gauge_ = gauge; }
