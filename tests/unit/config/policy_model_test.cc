@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/load.h"
+#include "error_text.h"
 
 namespace turnout::config {
 namespace {
@@ -99,18 +100,6 @@ constexpr const char* kPolicyJson = R"({
   "owner": "a8"
 })";
 
-std::vector<std::string> describe(const std::vector<Error>& errors) {
-  std::vector<std::string> out;
-  for (const Error& e : errors) out.push_back(e.field + ": " + e.message);
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += "\n  " + line;
-  return out.empty() ? " (none)" : out;
-}
-
 // Errors of one route given as YAML, "field: message" each.
 std::vector<std::string> routeErrors(const std::string& yaml, Format format = Format::kYaml) {
   Route route;
@@ -121,22 +110,6 @@ std::vector<std::string> routeErrors(const std::string& yaml, Format format = Fo
 std::string baseRoute(const std::string& extra) {
   return "id: r\nsplit: [{service: reviews, version: v1}]\n" + extra;
 }
-
-bool contains(const std::vector<std::string>& errors, const std::string& wanted) {
-  return std::find(errors.begin(), errors.end(), wanted) != errors.end();
-}
-
-#define EXPECT_HAS_ERROR(errors, wanted)                                                     \
-  do {                                                                                       \
-    auto errors_ = (errors);                                                                 \
-    EXPECT_TRUE(contains(errors_, wanted)) << "wanted: " << (wanted) << "\ngot:" << joined(errors_); \
-  } while (0)
-
-#define EXPECT_NO_ERRORS(errors)                                 \
-  do {                                                           \
-    auto errors_ = (errors);                                     \
-    EXPECT_TRUE(errors_.empty()) << "got:" << joined(errors_);   \
-  } while (0)
 
 TEST(PolicyModelTest, YamlDecodesEveryPolicyField) {
   Route route;
