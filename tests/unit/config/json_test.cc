@@ -378,7 +378,7 @@ TEST(JsonObjectTest, ServiceLocalChecks) {
       {"address":"10.0.0.1:80"},{"address":"10.0.0.1:80"},{"address":"backend:0"}]})"),
             (std::vector<std::string>{
                 "name: must contain only letters, digits, '.', '_' and '-'",
-                "lb: must be one of: random, round_robin, least_request",
+                "lb: must be one of: random, round_robin, least_request, ring_hash, maglev, ewma",
                 "endpoints[1].address: duplicate endpoint address '10.0.0.1:80'",
                 "endpoints[2].address: the port must be a number between 1 and 65535"}));
   Service service;

@@ -176,13 +176,13 @@ TEST(LoadTest, ServiceErrors) {
   auto errors = errorsOf(
       "services:\n"
       "  - name: \"bad name\"\n"  // 2
-      "    lb: ring_hash\n"       // 3
+      "    lb: ring_hash\n"       // 3 (valid)
       "  - name: ok\n"
       "    lb: fastest\n"  // 5
       "    endpoints:\n"
-      "      - address: \"-bad-.local:80\"\n"     // 7
-      "      - address: \"10.0.0.1:0\"\n"        // 8
-      "      - address: \"::1:80\"\n"            // 9
+      "      - address: \"-bad-.local:80\"\n"  // 7
+      "      - address: \"10.0.0.1:0\"\n"      // 8
+      "      - address: \"::1:80\"\n"          // 9
       "      - address: \"10.0.0.2:80\"\n"
       "      - address: \"10.0.0.2:80\"\n"  // 11
       "      - {version: v1}\n"             // 12
@@ -191,8 +191,8 @@ TEST(LoadTest, ServiceErrors) {
   EXPECT_EQ(errors,
             (std::vector<std::string>{
                 "2: services[0].name: must contain only letters, digits, '.', '_' and '-'",
-                "3: services[0].lb: lb 'ring_hash' is not supported yet",
-                "5: services[1].lb: must be one of: random, round_robin, least_request",
+                "5: services[1].lb: must be one of: random, round_robin, least_request, "
+                "ring_hash, maglev, ewma",
                 "7: services[1].endpoints[0].address: must be IP:PORT, [IPv6]:PORT or a DNS "
                 "name:PORT",
                 "8: services[1].endpoints[1].address: the port must be a number between 1 and "
@@ -271,33 +271,16 @@ TEST(LoadTest, SplitErrors) {
 TEST(LoadTest, ReportsEveryErrorAtOnce) {
   auto errors = errorsOf(
       "listeners: [{name: l, address: \"x\"}]\n"
-      "services: [{name: s, lb: maglev}]\n"
+      "services: [{name: s, lb: fastest}]\n"
       "routes: [{id: r, split: [{service: t}], timeout_ms: 0}]\n"
       "extra: 1\n");
   EXPECT_EQ(errors,
             (std::vector<std::string>{
                 "1: listeners[0].address: must end with :PORT",
-                "2: services[0].lb: lb 'maglev' is not supported yet",
+                "2: services[0].lb: must be one of: random, round_robin, least_request, "
+                "ring_hash, maglev, ewma",
                 "3: routes[0].timeout_ms: must be an integer between 1 and 3600000",
                 "3: routes[0].split[0].service: unknown service 't'", "4: extra: unknown field"}));
-}
-
-// The DESIGN model names fields whose features have not landed yet. Accepting them would
-// store nothing and let a user believe a retry or a health check is on: they are refused.
-TEST(LoadTest, FieldsOfFeaturesNotBuiltYetAreRefused) {
-  auto errors = errorsOf(
-      "services:\n"
-      "  - name: svc\n"
-      "    endpoints: [{address: \"10.0.0.1:80\"}]\n"
-      "    health_check: {type: http, path: /healthz}\n"
-      "    outlier: {consecutive_5xx: 5}\n"
-      "routes:\n"
-      "  - id: r\n"
-      "    split: [{service: svc}]\n"
-      "    retries: {attempts: 2}\n");
-  EXPECT_EQ(errors, (std::vector<std::string>{"4: services[0].health_check: not supported yet",
-                                              "5: services[0].outlier: not supported yet",
-                                              "9: routes[0].retries: not supported yet"}));
 }
 
 TEST(LoadTest, FormatError) {
