@@ -213,9 +213,9 @@ TEST(LoadTest, RouteMatchErrors) {
                            "      path: api\n"                       // 10
                            "      path_prefix: /api\n"               // 11
                            "      headers:\n"
-                           "        X-User: \"(unclosed\"\n"      // 13
+                           "        X-User: \"(unclosed\"\n"         // 13
                            "      cookies: {\"bad name\": jason}\n"  // 14
-                           "    rewrite: {strip_prefix: true}\n"  // 15
+                           "    rewrite: {strip_prefix: true}\n"     // 15
                            "    split: [{service: svc}]\n"
                            "  - id: r\n"                                     // 17
                            "    match: {host: \"*.\", path_prefix: nope}\n"  // 18
@@ -241,8 +241,8 @@ TEST(LoadTest, StripPrefixNeedsPathPrefix) {
                            "    match: {path: /x}\n"
                            "    rewrite: {strip_prefix: true}\n"
                            "    split: [{service: svc}]\n"));
-  EXPECT_EQ(errors,
-            std::vector<std::string>{"9: routes[0].rewrite.strip_prefix: needs match.path_prefix or match.path_separated_prefix"});
+  EXPECT_EQ(errors, std::vector<std::string>{"9: routes[0].rewrite.strip_prefix: needs "
+                                             "match.path_prefix or match.path_separated_prefix"});
 }
 
 TEST(LoadTest, SplitErrors) {
@@ -258,14 +258,15 @@ TEST(LoadTest, SplitErrors) {
                            "  - id: c\n"
                            "    split: [{service: svc, weight: 0}]\n"  // 15
                            "  - id: d\n"));                            // 16
-  EXPECT_EQ(errors,
-            (std::vector<std::string>{
-                "9: routes[0].split[0].service: unknown service 'nope'",
-                "10: routes[0].split[1].version: service 'svc' has no endpoint with version 'v3'",
-                "11: routes[0].split[2].service: must not be empty",
-                "13: routes[1].split: must not be empty",
-                "15: routes[2].split: at least one target without a match must have a positive weight",
-                "16: routes[3].split: must not be empty"}));
+  EXPECT_EQ(
+      errors,
+      (std::vector<std::string>{
+          "9: routes[0].split[0].service: unknown service 'nope'",
+          "10: routes[0].split[1].version: service 'svc' has no endpoint with version 'v3'",
+          "11: routes[0].split[2].service: must not be empty",
+          "13: routes[1].split: must not be empty",
+          "15: routes[2].split: at least one target without a match must have a positive weight",
+          "16: routes[3].split: must not be empty"}));
 }
 
 TEST(LoadTest, ReportsEveryErrorAtOnce) {
