@@ -2,11 +2,16 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <set>
+#include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "config/address.h"
@@ -56,23 +61,201 @@ bool validRouteHost(std::string_view host, std::string* why) {
   return ok;
 }
 
+template <size_t N>
+bool isOneOf(std::string_view value, const std::array<std::string_view, N>& allowed) {
+  for (std::string_view name : allowed) {
+    if (value == name) return true;
+  }
+  return false;
+}
+
+// "must be one of: a, b, c"
+template <size_t N>
+std::string oneOfRule(const std::array<std::string_view, N>& allowed) {
+  std::string rule = "must be one of: ";
+  for (size_t i = 0; i < N; ++i) {
+    if (i > 0) rule += ", ";
+    rule += allowed[i];
+  }
+  return rule;
+}
+
+void checkRange(uint64_t value, int64_t min, int64_t max, const std::string& field,
+                std::vector<Error>& errors) {
+  if (static_cast<int64_t>(value) < min || static_cast<int64_t>(value) > max) {
+    add(errors, field, rangeRule(min, max));
+  }
+}
+
+constexpr std::array<std::string_view, 6> kBalancers = {"random",    "round_robin", "least_request",
+                                                        "ring_hash", "maglev",      "ewma"};
+
+// The balancers that read a service's hash policy.
+bool hashesRequests(std::string_view lb) { return lb == "ring_hash" || lb == "maglev"; }
+
 void checkLb(const std::string& lb, const std::string& path, std::vector<Error>& errors) {
-  static constexpr std::array<std::string_view, 3> kSupported = {"random", "round_robin",
-                                                                 "least_request"};
-  static constexpr std::array<std::string_view, 3> kLater = {"ring_hash", "maglev", "ewma"};
-  for (auto name : kSupported) {
-    if (lb == name) return;
-  }
-  for (auto name : kLater) {
-    if (lb == name) return add(errors, path, "lb '" + lb + "' is not supported yet");
-  }
-  add(errors, path, "must be one of: random, round_robin, least_request");
+  if (!isOneOf(lb, kBalancers)) add(errors, path, oneOfRule(kBalancers));
 }
 
 bool isTokenText(std::string_view text) {
   bool token = !text.empty();
   for (char c : text) token = token && isTokenChar(c);
   return token;
+}
+
+// What isTokenText accepts, for messages that name the rule.
+constexpr const char* kTokenChars = "letters, digits and !#$%&'*+-.^_`|~";
+
+// Goes into a request line or a header verbatim: nothing that would end or split it.
+bool isVisibleText(std::string_view text) {
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte >= 0x7F) return false;
+  }
+  return true;
+}
+
+void checkStatusRanges(const std::vector<std::pair<uint16_t, uint16_t>>& ranges,
+                       const std::string& path, std::vector<Error>& errors) {
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    auto [lo, hi] = ranges[i];
+    std::string field = path + "[" + std::to_string(i) + "]";
+    if (lo < kMinStatus || hi > kMaxStatus) {
+      add(errors, field, kStatusItemRule);
+    } else if (lo > hi) {
+      add(errors, field, "must be a range \"LO-HI\" with LO <= HI");
+    }
+  }
+}
+
+void checkHttpHealthCheck(const HealthCheck& check, const std::string& path,
+                          std::vector<Error>& errors) {
+  if (!check.path.starts_with('/') || !isVisibleText(check.path)) {
+    add(errors, fieldPath(path, "path"),
+        "must be a path starting with '/' (visible ASCII, no spaces)");
+  }
+  if (!isVisibleText(check.host)) {
+    add(errors, fieldPath(path, "host"), "must be a Host header value (visible ASCII, no spaces)");
+  }
+  if (check.expected_statuses.empty()) {
+    add(errors, fieldPath(path, "expected_statuses"),
+        "must list at least one status or range for an http check");
+  }
+}
+
+void checkHealthCheck(const HealthCheck& check, const std::string& path,
+                      std::vector<Error>& errors) {
+  static const HealthCheck kNone;
+  if (check == kNone) return;
+  // Settings without a type would silently check nothing: most likely a forgotten type.
+  static constexpr std::array<std::string_view, 2> kTypes = {"http", "tcp"};
+  if (!isOneOf(check.type, kTypes)) add(errors, fieldPath(path, "type"), oneOfRule(kTypes));
+  if (check.type == "http") checkHttpHealthCheck(check, path, errors);
+  checkStatusRanges(check.expected_statuses, fieldPath(path, "expected_statuses"), errors);
+  checkRange(check.interval_ms, kMinHealthIntervalMs, kMaxDurationMs,
+             fieldPath(path, "interval_ms"), errors);
+  const std::string interval = std::to_string(check.interval_ms);
+  if (check.timeout_ms < 1 || check.timeout_ms >= check.interval_ms) {
+    add(errors, fieldPath(path, "timeout_ms"),
+        "must be at least 1 and below interval_ms (" + interval + ")");
+  }
+  if (check.jitter_ms > check.interval_ms) {
+    add(errors, fieldPath(path, "jitter_ms"), "must not exceed interval_ms (" + interval + ")");
+  }
+  checkRange(check.healthy, 1, kMaxHealthThreshold, fieldPath(path, "healthy"), errors);
+  checkRange(check.unhealthy, 1, kMaxHealthThreshold, fieldPath(path, "unhealthy"), errors);
+}
+
+void checkOutlier(const Outlier& outlier, const std::string& path, std::vector<Error>& errors) {
+  bool triggered = outlier.consecutive_5xx > 0 || outlier.consecutive_gateway_failure > 0 ||
+                   outlier.consecutive_connect_failure > 0;
+  std::string base_field = fieldPath(path, "base_ejection_ms");
+  checkRange(outlier.base_ejection_ms, 0, kMaxDurationMs, base_field, errors);
+  if (triggered && outlier.base_ejection_ms < 1) {
+    add(errors, base_field, "must be at least 1 while a consecutive_* trigger is above 0");
+  }
+  std::string max_field = fieldPath(path, "max_ejection_ms");
+  checkRange(outlier.max_ejection_ms, 0, kMaxDurationMs, max_field, errors);
+  if (outlier.max_ejection_ms < outlier.base_ejection_ms) {
+    add(errors, max_field,
+        "must be at least base_ejection_ms (" + std::to_string(outlier.base_ejection_ms) + ")");
+  }
+  checkRange(outlier.max_ejection_percent, 0, 100, fieldPath(path, "max_ejection_percent"), errors);
+}
+
+void checkCircuitBreakers(const CircuitBreakers& breakers, const std::string& path,
+                          std::vector<Error>& errors) {
+  constexpr int64_t kMax = std::numeric_limits<uint32_t>::max();
+  checkRange(breakers.max_connections, 1, kMax, fieldPath(path, "max_connections"), errors);
+  checkRange(breakers.max_pending, 1, kMax, fieldPath(path, "max_pending"), errors);
+  checkRange(breakers.max_requests, 1, kMax, fieldPath(path, "max_requests"), errors);
+}
+
+void checkHash(const Service& service, const std::string& path, std::vector<Error>& errors) {
+  const HashPolicy& hash = service.hash;
+  if (hash.empty()) return;
+  int keys = int{!hash.header.empty()} + int{!hash.cookie.empty()} + int{hash.source_ip};
+  if (keys > 1) add(errors, path, "set only one of header, cookie or source_ip");
+  if (!hash.header.empty() && !isTokenText(hash.header)) {
+    add(errors, fieldPath(path, "header"), std::string("must be a header name: ") + kTokenChars);
+  }
+  if (!hash.cookie.empty() && !isTokenText(hash.cookie)) {
+    add(errors, fieldPath(path, "cookie"), std::string("must be a cookie name: ") + kTokenChars);
+  }
+  if (!hashesRequests(service.lb)) {
+    add(errors, path,
+        "is read by lb ring_hash or maglev only (lb is '" + service.lb +
+            "'): set one of them or remove hash");
+  }
+}
+
+// What retries.on names, and the statuses retriable-status retries.
+void checkRetryConditions(const RetryPolicy& retries, const std::string& path,
+                          std::vector<Error>& errors) {
+  static constexpr std::array<std::string_view, 6> kConditions = {
+      "connect-failure", "refused-stream", "reset", "gateway-error", "5xx", "retriable-status"};
+  std::string on_field = fieldPath(path, "on");
+  for (size_t i = 0; i < retries.on.size(); ++i) {
+    if (!isOneOf(retries.on[i], kConditions)) {
+      add(errors, on_field + "[" + std::to_string(i) + "]", oneOfRule(kConditions));
+    }
+  }
+  if (retries.enabled() && retries.on.empty()) {
+    add(errors, on_field, "must name at least one condition while attempts is above 0");
+  }
+  std::string statuses_field = fieldPath(path, "statuses");
+  for (size_t i = 0; i < retries.statuses.size(); ++i) {
+    checkRange(retries.statuses[i], kMinStatus, kMaxStatus,
+               statuses_field + "[" + std::to_string(i) + "]", errors);
+  }
+  bool by_status =
+      std::find(retries.on.begin(), retries.on.end(), "retriable-status") != retries.on.end();
+  if (by_status && retries.statuses.empty()) {
+    add(errors, statuses_field, "must list at least one status when on has retriable-status");
+  }
+}
+
+void checkRetryTimes(const RetryPolicy& retries, uint32_t route_timeout_ms, const std::string& path,
+                     std::vector<Error>& errors) {
+  if (retries.per_try_timeout_ms > route_timeout_ms) {
+    add(errors, fieldPath(path, "per_try_timeout_ms"),
+        "must not exceed the route's timeout_ms (" + std::to_string(route_timeout_ms) +
+            "); 0 means the route's");
+  }
+  checkRange(retries.backoff_base_ms, 1, kMaxDurationMs, fieldPath(path, "backoff_base_ms"),
+             errors);
+  std::string max_field = fieldPath(path, "backoff_max_ms");
+  checkRange(retries.backoff_max_ms, 1, kMaxDurationMs, max_field, errors);
+  if (retries.backoff_max_ms < retries.backoff_base_ms) {
+    add(errors, max_field,
+        "must be at least backoff_base_ms (" + std::to_string(retries.backoff_base_ms) + ")");
+  }
+}
+
+void checkRetries(const Route& route, const std::string& path, std::vector<Error>& errors) {
+  checkRange(route.retries.attempts, 0, kMaxRetryAttempts, fieldPath(path, "attempts"), errors);
+  checkRetryConditions(route.retries, path, errors);
+  checkRetryTimes(route.retries, route.timeout_ms, path, errors);
 }
 
 void checkHeaderPatterns(const std::map<std::string, std::string>& headers, const std::string& path,
@@ -178,9 +361,7 @@ void checkSplit(const Route& route, const std::string& path, const TargetLookup&
     bool selector = !target.match.empty();
     any_positive = any_positive || (!selector && target.weight > 0);
     if (selector) checkRequestMatch(target.match, base + ".match", errors);
-    if (target.weight > kMaxWeight) {
-      add(errors, base + ".weight", "must be an integer between 0 and 10000");
-    }
+    checkRange(target.weight, 0, kMaxWeight, base + ".weight", errors);
     if (target.service.empty()) {
       add(errors, base + ".service", "must not be empty");
       continue;
@@ -274,6 +455,10 @@ TargetLookup documentLookup(const Config& config,
 }
 
 }  // namespace
+
+std::string rangeRule(int64_t min, int64_t max) {
+  return "must be an integer between " + std::to_string(min) + " and " + std::to_string(max);
+}
 
 std::string fieldPath(std::string_view base, std::string_view field) {
   if (base.empty()) return std::string(field);
@@ -369,6 +554,13 @@ void checkService(const Service& service, const std::string& path, std::vector<E
   checkLb(service.lb, fieldPath(path, "lb"), errors);
   checkOwner(service.owner, fieldPath(path, "owner"), errors);
   checkEndpoints(service.endpoints, fieldPath(path, "endpoints"), errors);
+  checkHealthCheck(service.health_check, fieldPath(path, "health_check"), errors);
+  checkOutlier(service.outlier, fieldPath(path, "outlier"), errors);
+  checkCircuitBreakers(service.circuit_breakers, fieldPath(path, "circuit_breakers"), errors);
+  checkHash(service, fieldPath(path, "hash"), errors);
+  checkRange(service.panic_threshold_percent, 0, 100, fieldPath(path, "panic_threshold_percent"),
+             errors);
+  checkRange(service.slow_start_ms, 0, kMaxDurationMs, fieldPath(path, "slow_start_ms"), errors);
 }
 
 void checkEndpoints(const std::vector<Endpoint>& endpoints, const std::string& path,
@@ -385,9 +577,7 @@ void checkEndpoints(const std::vector<Endpoint>& endpoints, const std::string& p
     } else if (!seen.insert(endpoint.address).second) {
       add(errors, base + ".address", "duplicate endpoint address '" + endpoint.address + "'");
     }
-    if (endpoint.weight > kMaxWeight) {
-      add(errors, base + ".weight", "must be an integer between 0 and 10000");
-    }
+    checkRange(endpoint.weight, 0, kMaxWeight, base + ".weight", errors);
   }
 }
 
@@ -408,9 +598,8 @@ void checkRoute(const Route& route, const std::string& path, const TargetLookup&
                errors);
   }
   checkOwner(route.owner, fieldPath(path, "owner"), errors);
-  if (route.timeout_ms < kMinTimeoutMs || route.timeout_ms > kMaxTimeoutMs) {
-    add(errors, fieldPath(path, "timeout_ms"), "must be an integer between 1 and 3600000");
-  }
+  checkRange(route.timeout_ms, kMinTimeoutMs, kMaxTimeoutMs, fieldPath(path, "timeout_ms"), errors);
+  checkRetries(route, fieldPath(path, "retries"), errors);
 }
 
 }  // namespace turnout::config::checks

@@ -3,6 +3,7 @@
 // Private to the config and route modules.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -51,5 +52,19 @@ bool readErrorPage(const std::string& file, std::string& out, std::string* why);
 inline constexpr uint32_t kMaxWeight = 10000;
 inline constexpr uint32_t kMinTimeoutMs = 1;
 inline constexpr uint32_t kMaxTimeoutMs = 3600000;
+// Every other duration of the model (health checks, ejections, slow start, retry backoff).
+inline constexpr uint32_t kMaxDurationMs = 3600000;
+inline constexpr uint32_t kMinHealthIntervalMs = 100;
+inline constexpr uint32_t kMaxHealthThreshold = 100;  // healthy / unhealthy
+inline constexpr uint32_t kMaxRetryAttempts = 10;
+inline constexpr uint32_t kMinStatus = 100;
+inline constexpr uint32_t kMaxStatus = 599;
+
+// "must be an integer between MIN and MAX", the message of every out-of-range integer.
+std::string rangeRule(int64_t min, int64_t max);
+
+// An item of health_check.expected_statuses: a status, or a range "LO-HI".
+inline constexpr const char* kStatusItemRule =
+    "must be a status between 100 and 599, or a range \"LO-HI\" such as \"200-299\"";
 
 }  // namespace turnout::config::checks

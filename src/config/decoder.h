@@ -5,6 +5,7 @@
 // config module.
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "config/checks.h"
@@ -167,9 +169,12 @@ class Decoder {
   }
 
   // Decodes a sequence into `out`, one element per item; null counts as an empty sequence.
+  // A list given replaces the model's default (expected_statuses and retries.on have one)
+  // instead of adding to it.
   template <class T>
   void items(const Node& seq, const std::string& path, std::vector<T>& out,
              void (Decoder::*decode)(const Node&, const std::string&, T&)) {
+    out.clear();
     if (A::isNull(seq)) return;
     if (!A::isSeq(seq)) return fail(path, "must be a list", seq);
     size_t i = 0;
@@ -192,12 +197,23 @@ class Decoder {
   void integer(const Node& node, const std::string& field, int64_t min, int64_t max, Int& out) {
     int64_t value = 0;
     if (!A::readInteger(node, value) || value < min || value > max) {
-      return fail(
-          field,
-          "must be an integer between " + std::to_string(min) + " and " + std::to_string(max),
-          node);
+      return fail(field, checks::rangeRule(min, max), node);
     }
     out = static_cast<Int>(value);
+  }
+
+  // Milliseconds: every duration of the model but the route's timeout_ms.
+  void milliseconds(const Node& node, const std::string& field, uint32_t min, uint32_t& out) {
+    integer(node, field, min, checks::kMaxDurationMs, out);
+  }
+
+  // Counters and limits with no upper bound of their own.
+  void count(const Node& node, const std::string& field, uint32_t min, uint32_t& out) {
+    integer(node, field, min, std::numeric_limits<uint32_t>::max(), out);
+  }
+
+  void httpStatus(const Node& node, const std::string& field, uint16_t& out) {
+    integer(node, field, checks::kMinStatus, checks::kMaxStatus, out);
   }
 
   void boolean(const Node& node, const std::string& field, bool& out) {
@@ -244,13 +260,6 @@ class Decoder {
            });
   }
 
-  // Keys the model names but this version does not use yet: accepted if well-formed.
-  // Fields of the DESIGN model whose feature has not landed: accepting them would store
-  // nothing and let a user believe a fault, a retry or a health check is on.
-  void notYet(const Node& node, const std::string& field) {
-    fail(field, "not supported yet", node);
-  }
-
   void listener(const Node& node, const std::string& path, Listener& out) {
     fields(node, path, {"name", "address", "protocol", "error_pages"},
            [&](std::string_view key, const Node& value, const std::string& field) {
@@ -281,13 +290,116 @@ class Decoder {
   }
 
   void service(const Node& node, const std::string& path, Service& out) {
-    fields(node, path, {"name", "lb", "endpoints", "health_check", "outlier", "owner"},
+    fields(node, path,
+           {"name", "lb", "endpoints", "health_check", "outlier", "circuit_breakers", "hash",
+            "panic_threshold_percent", "slow_start_ms", "owner"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "name") string(value, field, out.name);
              if (key == "owner") string(value, field, out.owner);
              if (key == "lb") string(value, field, out.lb);
              if (key == "endpoints") items(value, field, out.endpoints, &Decoder::endpoint);
-             if (key == "health_check" || key == "outlier") notYet(value, field);
+             if (key == "health_check") healthCheck(value, field, out.health_check);
+             if (key == "outlier") outlier(value, field, out.outlier);
+             if (key == "circuit_breakers") circuitBreakers(value, field, out.circuit_breakers);
+             if (key == "hash") hashPolicy(value, field, out.hash);
+             if (key == "panic_threshold_percent") {
+               integer(value, field, 0, 100, out.panic_threshold_percent);
+             }
+             if (key == "slow_start_ms") milliseconds(value, field, 0, out.slow_start_ms);
+           });
+  }
+
+  void healthCheck(const Node& node, const std::string& path, HealthCheck& out) {
+    fields(node, path,
+           {"type", "path", "host", "expected_statuses", "interval_ms", "timeout_ms", "jitter_ms",
+            "healthy", "unhealthy"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "type") string(value, field, out.type);
+             if (key == "path") string(value, field, out.path);
+             if (key == "host") string(value, field, out.host);
+             if (key == "expected_statuses") {
+               items(value, field, out.expected_statuses, &Decoder::statusRange);
+             }
+             if (key == "interval_ms") {
+               milliseconds(value, field, checks::kMinHealthIntervalMs, out.interval_ms);
+             }
+             if (key == "timeout_ms") milliseconds(value, field, 1, out.timeout_ms);
+             if (key == "jitter_ms") milliseconds(value, field, 0, out.jitter_ms);
+             if (key == "healthy")
+               integer(value, field, 1, checks::kMaxHealthThreshold, out.healthy);
+             if (key == "unhealthy") {
+               integer(value, field, 1, checks::kMaxHealthThreshold, out.unhealthy);
+             }
+           });
+  }
+
+  // 204, or "200-299": a range is a string, as status ranges are usually written. Whether
+  // LO <= HI is the checks' (models built in code need it too).
+  void statusRange(const Node& node, const std::string& field, std::pair<uint16_t, uint16_t>& out) {
+    int64_t status = 0;
+    std::string text;
+    if (A::readInteger(node, status)) {
+      if (isStatus(status)) {
+        out = {static_cast<uint16_t>(status), static_cast<uint16_t>(status)};
+        return;
+      }
+    } else if (A::readString(node, text) && parseStatusRange(text, out)) {
+      return;
+    }
+    fail(field, checks::kStatusItemRule, node);
+  }
+
+  static bool isStatus(int64_t value) {
+    return value >= checks::kMinStatus && value <= checks::kMaxStatus;
+  }
+
+  // "LO-HI", both statuses, nothing else (no spaces, no sign).
+  static bool parseStatusRange(std::string_view text, std::pair<uint16_t, uint16_t>& out) {
+    size_t dash = text.find('-');
+    if (dash == std::string_view::npos) return false;
+    auto whole = [](std::string_view digits, uint16_t& value) {
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size() &&
+             isStatus(value);
+    };
+    return whole(text.substr(0, dash), out.first) && whole(text.substr(dash + 1), out.second);
+  }
+
+  void outlier(const Node& node, const std::string& path, Outlier& out) {
+    fields(node, path,
+           {"consecutive_5xx", "consecutive_gateway_failure", "consecutive_connect_failure",
+            "base_ejection_ms", "max_ejection_ms", "max_ejection_percent"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "consecutive_5xx") count(value, field, 0, out.consecutive_5xx);
+             if (key == "consecutive_gateway_failure") {
+               count(value, field, 0, out.consecutive_gateway_failure);
+             }
+             if (key == "consecutive_connect_failure") {
+               count(value, field, 0, out.consecutive_connect_failure);
+             }
+             if (key == "base_ejection_ms") milliseconds(value, field, 0, out.base_ejection_ms);
+             if (key == "max_ejection_ms") milliseconds(value, field, 0, out.max_ejection_ms);
+             if (key == "max_ejection_percent") {
+               integer(value, field, 0, 100, out.max_ejection_percent);
+             }
+           });
+  }
+
+  void circuitBreakers(const Node& node, const std::string& path, CircuitBreakers& out) {
+    fields(node, path, {"max_connections", "max_pending", "max_requests"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "max_connections") count(value, field, 1, out.max_connections);
+             if (key == "max_pending") count(value, field, 1, out.max_pending);
+             if (key == "max_requests") count(value, field, 1, out.max_requests);
+           });
+  }
+
+  void hashPolicy(const Node& node, const std::string& path, HashPolicy& out) {
+    fields(node, path, {"header", "cookie", "source_ip"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "header") string(value, field, out.header);
+             if (key == "cookie") string(value, field, out.cookie);
+             if (key == "source_ip") boolean(value, field, out.source_ip);
            });
   }
 
@@ -320,7 +432,25 @@ class Decoder {
              if (key == "faults") items(value, field, out.faults, &Decoder::fault);
              if (key == "owner") string(value, field, out.owner);
              if (key == "direct_response") directResponse(value, field, out.direct_response);
-             if (key == "retries") notYet(value, field);
+             if (key == "retries") retryPolicy(value, field, out.retries);
+           });
+  }
+
+  void retryPolicy(const Node& node, const std::string& path, RetryPolicy& out) {
+    fields(node, path,
+           {"attempts", "on", "statuses", "per_try_timeout_ms", "backoff_base_ms", "backoff_max_ms",
+            "non_idempotent"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "attempts")
+               integer(value, field, 0, checks::kMaxRetryAttempts, out.attempts);
+             if (key == "on") items(value, field, out.on, &Decoder::string);
+             if (key == "statuses") items(value, field, out.statuses, &Decoder::httpStatus);
+             if (key == "per_try_timeout_ms") {
+               integer(value, field, 0, checks::kMaxTimeoutMs, out.per_try_timeout_ms);
+             }
+             if (key == "backoff_base_ms") milliseconds(value, field, 1, out.backoff_base_ms);
+             if (key == "backoff_max_ms") milliseconds(value, field, 1, out.backoff_max_ms);
+             if (key == "non_idempotent") boolean(value, field, out.non_idempotent);
            });
   }
 

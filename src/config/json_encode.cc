@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/load.h"
 
@@ -81,6 +83,16 @@ void appendKey(std::string& out, std::string_view key, bool first = false) {
   out += '"';
   out += key;  // model names: no escaping needed
   out += "\":";
+}
+
+void appendNumber(std::string& out, std::string_view key, uint64_t value, bool first = false) {
+  appendKey(out, key, first);
+  out += std::to_string(value);
+}
+
+void appendBool(std::string& out, std::string_view key, bool value) {
+  appendKey(out, key);
+  out += value ? "true" : "false";
 }
 
 template <class T, class Append>
@@ -226,6 +238,121 @@ void appendFault(std::string& out, const Fault& fault) {
   out += '}';
 }
 
+// 204, or "200-299": the forms the decoder reads.
+void appendStatusRange(std::string& out, const std::pair<uint16_t, uint16_t>& range) {
+  if (range.first == range.second) {
+    out += std::to_string(range.first);
+    return;
+  }
+  out += '"' + std::to_string(range.first) + '-' + std::to_string(range.second) + '"';
+}
+
+void appendStatus(std::string& out, uint16_t status) { out += std::to_string(status); }
+
+// The resilience blocks are written whole (every setting in force is visible in a GET) but
+// only when they differ from the model's default, like the other later fields.
+void appendHealthCheck(std::string& out, const HealthCheck& check) {
+  appendKey(out += '{', "type", true);
+  appendString(out, check.type);
+  appendKey(out, "path");
+  appendString(out, check.path);
+  appendKey(out, "host");
+  appendString(out, check.host);
+  appendKey(out, "expected_statuses");
+  appendList(out, check.expected_statuses, appendStatusRange);
+  appendNumber(out, "interval_ms", check.interval_ms);
+  appendNumber(out, "timeout_ms", check.timeout_ms);
+  appendNumber(out, "jitter_ms", check.jitter_ms);
+  appendNumber(out, "healthy", check.healthy);
+  appendNumber(out, "unhealthy", check.unhealthy);
+  out += '}';
+}
+
+void appendOutlier(std::string& out, const Outlier& outlier) {
+  appendNumber(out += '{', "consecutive_5xx", outlier.consecutive_5xx, true);
+  appendNumber(out, "consecutive_gateway_failure", outlier.consecutive_gateway_failure);
+  appendNumber(out, "consecutive_connect_failure", outlier.consecutive_connect_failure);
+  appendNumber(out, "base_ejection_ms", outlier.base_ejection_ms);
+  appendNumber(out, "max_ejection_ms", outlier.max_ejection_ms);
+  appendNumber(out, "max_ejection_percent", outlier.max_ejection_percent);
+  out += '}';
+}
+
+void appendCircuitBreakers(std::string& out, const CircuitBreakers& breakers) {
+  appendNumber(out += '{', "max_connections", breakers.max_connections, true);
+  appendNumber(out, "max_pending", breakers.max_pending);
+  appendNumber(out, "max_requests", breakers.max_requests);
+  out += '}';
+}
+
+// Only what is set: one key for a valid policy.
+void appendHash(std::string& out, const HashPolicy& hash) {
+  out += '{';
+  bool first = true;
+  auto key = [&](std::string_view name) {
+    appendKey(out, name, first);
+    first = false;
+  };
+  if (!hash.header.empty()) {
+    key("header");
+    appendString(out, hash.header);
+  }
+  if (!hash.cookie.empty()) {
+    key("cookie");
+    appendString(out, hash.cookie);
+  }
+  if (hash.source_ip) {
+    key("source_ip");
+    out += "true";
+  }
+  out += '}';
+}
+
+void appendRetries(std::string& out, const RetryPolicy& retries) {
+  appendNumber(out += '{', "attempts", retries.attempts, true);
+  appendKey(out, "on");
+  appendList(out, retries.on, appendString);
+  appendKey(out, "statuses");
+  appendList(out, retries.statuses, appendStatus);
+  appendNumber(out, "per_try_timeout_ms", retries.per_try_timeout_ms);
+  appendNumber(out, "backoff_base_ms", retries.backoff_base_ms);
+  appendNumber(out, "backoff_max_ms", retries.backoff_max_ms);
+  appendBool(out, "non_idempotent", retries.non_idempotent);
+  out += '}';
+}
+
+// Statics: a default HealthCheck allocates, and GET /v1/config encodes thousands of services.
+const Service& defaultService() {
+  static const Service kDefault;
+  return kDefault;
+}
+
+void appendResilience(std::string& out, const Service& service) {
+  const Service& defaults = defaultService();
+  if (service.health_check != defaults.health_check) {
+    appendKey(out, "health_check");
+    appendHealthCheck(out, service.health_check);
+  }
+  if (service.outlier != defaults.outlier) {
+    appendKey(out, "outlier");
+    appendOutlier(out, service.outlier);
+  }
+  if (service.circuit_breakers != defaults.circuit_breakers) {
+    appendKey(out, "circuit_breakers");
+    appendCircuitBreakers(out, service.circuit_breakers);
+  }
+  if (!service.hash.empty()) {
+    appendKey(out, "hash");
+    appendHash(out, service.hash);
+  }
+  if (service.panic_threshold_percent != defaults.panic_threshold_percent) {
+    appendNumber(out, "panic_threshold_percent", service.panic_threshold_percent);
+  }
+  if (service.slow_start_ms != defaults.slow_start_ms) {
+    appendNumber(out, "slow_start_ms", service.slow_start_ms);
+  }
+}
+
 void appendService(std::string& out, const Service& service) {
   appendKey(out += '{', "name", true);
   appendString(out, service.name);
@@ -233,6 +360,7 @@ void appendService(std::string& out, const Service& service) {
   appendString(out, service.lb);
   appendKey(out, "endpoints");
   appendList(out, service.endpoints, appendEndpoint);
+  appendResilience(out, service);
   appendOwner(out, service.owner);
   out += '}';
 }
@@ -316,6 +444,11 @@ void appendRoute(std::string& out, const Route& route) {
   }
   appendKey(out, "timeout_ms");
   out += std::to_string(route.timeout_ms);
+  static const RetryPolicy kNoRetries;
+  if (route.retries != kNoRetries) {
+    appendKey(out, "retries");
+    appendRetries(out, route.retries);
+  }
   appendOwner(out, route.owner);
   out += '}';
 }

@@ -378,7 +378,7 @@ TEST(JsonObjectTest, ServiceLocalChecks) {
       {"address":"10.0.0.1:80"},{"address":"10.0.0.1:80"},{"address":"backend:0"}]})"),
             (std::vector<std::string>{
                 "name: must contain only letters, digits, '.', '_' and '-'",
-                "lb: must be one of: random, round_robin, least_request",
+                "lb: must be one of: random, round_robin, least_request, ring_hash, maglev, ewma",
                 "endpoints[1].address: duplicate endpoint address '10.0.0.1:80'",
                 "endpoints[2].address: the port must be a number between 1 and 65535"}));
   Service service;
@@ -393,14 +393,14 @@ TEST(JsonObjectTest, RouteLocalChecksOnly) {
                          Format::kJson, route)
                   .empty());
   // ...but everything local is checked.
-  EXPECT_EQ(
-      routeErrors(R"({"id":"","match":{"host":"a:1","headers":{"X-A":"(","bad name":"x"}},
+  EXPECT_EQ(routeErrors(R"({"id":"","match":{"host":"a:1","headers":{"X-A":"(","bad name":"x"}},
                             "split":[{"service":"s","weight":0}],"timeout_ms":0})"),
-      (std::vector<std::string>{"timeout_ms: must be an integer between 1 and 3600000",
-                                "id: must not be empty", "match.host: must not include a port",
-                                "match.headers.X-A: invalid regular expression: missing ): (",
-                                "match.headers.bad name: invalid header name",
-                                "split: at least one target without a match must have a positive weight"}));
+            (std::vector<std::string>{
+                "timeout_ms: must be an integer between 1 and 3600000", "id: must not be empty",
+                "match.host: must not include a port",
+                "match.headers.X-A: invalid regular expression: missing ): (",
+                "match.headers.bad name: invalid header name",
+                "split: at least one target without a match must have a positive weight"}));
   EXPECT_EQ(routeErrors(R"({"id":"r"})"), std::vector<std::string>{"split: must not be empty"});
 }
 

@@ -176,13 +176,13 @@ TEST(LoadTest, ServiceErrors) {
   auto errors = errorsOf(
       "services:\n"
       "  - name: \"bad name\"\n"  // 2
-      "    lb: ring_hash\n"       // 3
+      "    lb: ring_hash\n"       // 3 (valid)
       "  - name: ok\n"
       "    lb: fastest\n"  // 5
       "    endpoints:\n"
-      "      - address: \"-bad-.local:80\"\n"     // 7
-      "      - address: \"10.0.0.1:0\"\n"        // 8
-      "      - address: \"::1:80\"\n"            // 9
+      "      - address: \"-bad-.local:80\"\n"  // 7
+      "      - address: \"10.0.0.1:0\"\n"      // 8
+      "      - address: \"::1:80\"\n"          // 9
       "      - address: \"10.0.0.2:80\"\n"
       "      - address: \"10.0.0.2:80\"\n"  // 11
       "      - {version: v1}\n"             // 12
@@ -191,8 +191,8 @@ TEST(LoadTest, ServiceErrors) {
   EXPECT_EQ(errors,
             (std::vector<std::string>{
                 "2: services[0].name: must contain only letters, digits, '.', '_' and '-'",
-                "3: services[0].lb: lb 'ring_hash' is not supported yet",
-                "5: services[1].lb: must be one of: random, round_robin, least_request",
+                "5: services[1].lb: must be one of: random, round_robin, least_request, "
+                "ring_hash, maglev, ewma",
                 "7: services[1].endpoints[0].address: must be IP:PORT, [IPv6]:PORT or a DNS "
                 "name:PORT",
                 "8: services[1].endpoints[1].address: the port must be a number between 1 and "
@@ -213,9 +213,9 @@ TEST(LoadTest, RouteMatchErrors) {
                            "      path: api\n"                       // 10
                            "      path_prefix: /api\n"               // 11
                            "      headers:\n"
-                           "        X-User: \"(unclosed\"\n"      // 13
+                           "        X-User: \"(unclosed\"\n"         // 13
                            "      cookies: {\"bad name\": jason}\n"  // 14
-                           "    rewrite: {strip_prefix: true}\n"  // 15
+                           "    rewrite: {strip_prefix: true}\n"     // 15
                            "    split: [{service: svc}]\n"
                            "  - id: r\n"                                     // 17
                            "    match: {host: \"*.\", path_prefix: nope}\n"  // 18
@@ -241,8 +241,8 @@ TEST(LoadTest, StripPrefixNeedsPathPrefix) {
                            "    match: {path: /x}\n"
                            "    rewrite: {strip_prefix: true}\n"
                            "    split: [{service: svc}]\n"));
-  EXPECT_EQ(errors,
-            std::vector<std::string>{"9: routes[0].rewrite.strip_prefix: needs match.path_prefix or match.path_separated_prefix"});
+  EXPECT_EQ(errors, std::vector<std::string>{"9: routes[0].rewrite.strip_prefix: needs "
+                                             "match.path_prefix or match.path_separated_prefix"});
 }
 
 TEST(LoadTest, SplitErrors) {
@@ -258,46 +258,30 @@ TEST(LoadTest, SplitErrors) {
                            "  - id: c\n"
                            "    split: [{service: svc, weight: 0}]\n"  // 15
                            "  - id: d\n"));                            // 16
-  EXPECT_EQ(errors,
-            (std::vector<std::string>{
-                "9: routes[0].split[0].service: unknown service 'nope'",
-                "10: routes[0].split[1].version: service 'svc' has no endpoint with version 'v3'",
-                "11: routes[0].split[2].service: must not be empty",
-                "13: routes[1].split: must not be empty",
-                "15: routes[2].split: at least one target without a match must have a positive weight",
-                "16: routes[3].split: must not be empty"}));
+  EXPECT_EQ(
+      errors,
+      (std::vector<std::string>{
+          "9: routes[0].split[0].service: unknown service 'nope'",
+          "10: routes[0].split[1].version: service 'svc' has no endpoint with version 'v3'",
+          "11: routes[0].split[2].service: must not be empty",
+          "13: routes[1].split: must not be empty",
+          "15: routes[2].split: at least one target without a match must have a positive weight",
+          "16: routes[3].split: must not be empty"}));
 }
 
 TEST(LoadTest, ReportsEveryErrorAtOnce) {
   auto errors = errorsOf(
       "listeners: [{name: l, address: \"x\"}]\n"
-      "services: [{name: s, lb: maglev}]\n"
+      "services: [{name: s, lb: fastest}]\n"
       "routes: [{id: r, split: [{service: t}], timeout_ms: 0}]\n"
       "extra: 1\n");
   EXPECT_EQ(errors,
             (std::vector<std::string>{
                 "1: listeners[0].address: must end with :PORT",
-                "2: services[0].lb: lb 'maglev' is not supported yet",
+                "2: services[0].lb: must be one of: random, round_robin, least_request, "
+                "ring_hash, maglev, ewma",
                 "3: routes[0].timeout_ms: must be an integer between 1 and 3600000",
                 "3: routes[0].split[0].service: unknown service 't'", "4: extra: unknown field"}));
-}
-
-// The DESIGN model names fields whose features have not landed yet. Accepting them would
-// store nothing and let a user believe a retry or a health check is on: they are refused.
-TEST(LoadTest, FieldsOfFeaturesNotBuiltYetAreRefused) {
-  auto errors = errorsOf(
-      "services:\n"
-      "  - name: svc\n"
-      "    endpoints: [{address: \"10.0.0.1:80\"}]\n"
-      "    health_check: {type: http, path: /healthz}\n"
-      "    outlier: {consecutive_5xx: 5}\n"
-      "routes:\n"
-      "  - id: r\n"
-      "    split: [{service: svc}]\n"
-      "    retries: {attempts: 2}\n");
-  EXPECT_EQ(errors, (std::vector<std::string>{"4: services[0].health_check: not supported yet",
-                                              "5: services[0].outlier: not supported yet",
-                                              "9: routes[0].retries: not supported yet"}));
 }
 
 TEST(LoadTest, FormatError) {

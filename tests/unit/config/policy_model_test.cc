@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/load.h"
+#include "error_text.h"
 
 namespace turnout::config {
 namespace {
@@ -99,18 +100,6 @@ constexpr const char* kPolicyJson = R"({
   "owner": "a8"
 })";
 
-std::vector<std::string> describe(const std::vector<Error>& errors) {
-  std::vector<std::string> out;
-  for (const Error& e : errors) out.push_back(e.field + ": " + e.message);
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += "\n  " + line;
-  return out.empty() ? " (none)" : out;
-}
-
 // Errors of one route given as YAML, "field: message" each.
 std::vector<std::string> routeErrors(const std::string& yaml, Format format = Format::kYaml) {
   Route route;
@@ -121,22 +110,6 @@ std::vector<std::string> routeErrors(const std::string& yaml, Format format = Fo
 std::string baseRoute(const std::string& extra) {
   return "id: r\nsplit: [{service: reviews, version: v1}]\n" + extra;
 }
-
-bool contains(const std::vector<std::string>& errors, const std::string& wanted) {
-  return std::find(errors.begin(), errors.end(), wanted) != errors.end();
-}
-
-#define EXPECT_HAS_ERROR(errors, wanted)                                                     \
-  do {                                                                                       \
-    auto errors_ = (errors);                                                                 \
-    EXPECT_TRUE(contains(errors_, wanted)) << "wanted: " << (wanted) << "\ngot:" << joined(errors_); \
-  } while (0)
-
-#define EXPECT_NO_ERRORS(errors)                                 \
-  do {                                                           \
-    auto errors_ = (errors);                                     \
-    EXPECT_TRUE(errors_.empty()) << "got:" << joined(errors_);   \
-  } while (0)
 
 TEST(PolicyModelTest, YamlDecodesEveryPolicyField) {
   Route route;
@@ -156,12 +129,12 @@ TEST(PolicyModelTest, SpotChecksOfDecodedValues) {
   Route route;
   ASSERT_TRUE(parseRoute(kPolicyYaml, Format::kYaml, route).empty());
   ASSERT_EQ(route.faults.size(), 4u);
-  EXPECT_EQ(route.faults[0].delay->ms, 1u);            // 0.001 s
+  EXPECT_EQ(route.faults[0].delay->ms, 1u);  // 0.001 s
   EXPECT_EQ(route.faults[0].delay->percent, 33.3333);
   EXPECT_EQ(route.faults[0].abort->status, 503u);
   EXPECT_EQ(route.faults[0].abort->percent, 2.5);
-  EXPECT_EQ(route.faults[1].delay->ms, 2500u);         // 2.5 s
-  EXPECT_EQ(route.faults[1].delay->percent, 100.0);    // default
+  EXPECT_EQ(route.faults[1].delay->ms, 2500u);       // 2.5 s
+  EXPECT_EQ(route.faults[1].delay->percent, 100.0);  // default
   EXPECT_FALSE(route.faults[1].abort.has_value());
   EXPECT_TRUE(route.faults[2].abort->drop);
   EXPECT_EQ(route.faults[2].abort->status, 0u);
@@ -177,8 +150,8 @@ TEST(PolicyModelTest, SpotChecksOfDecodedValues) {
 TEST(PolicyModelTest, SecondsAndPercentPrecision) {
   auto delayOf = [](const std::string& delay) {
     Route route;
-    auto errors = describe(parseRoute(baseRoute("faults: [{delay: " + delay + "}]\n"),
-                                      Format::kYaml, route));
+    auto errors =
+        describe(parseRoute(baseRoute("faults: [{delay: " + delay + "}]\n"), Format::kYaml, route));
     EXPECT_TRUE(errors.empty()) << delay << joined(errors);
     return route.faults.empty() || !route.faults[0].delay ? FaultDelay{} : *route.faults[0].delay;
   };
@@ -305,8 +278,8 @@ TEST(PolicyModelTest, ConfigRoundTripKeepsPolicyFields) {
   Service service;
   service.name = "reviews";
   service.owner = "a8";
-  service.endpoints = {{"10.0.0.1:80", "v1", 1}, {"10.0.0.2:80", "v2", 1},
-                       {"10.0.0.3:80", "v3", 1}};
+  service.endpoints = {
+      {"10.0.0.1:80", "v1", 1}, {"10.0.0.2:80", "v2", 1}, {"10.0.0.3:80", "v3", 1}};
   config.services.push_back(service);
   config.routes.push_back(policyRoute());
   ASSERT_TRUE(validate(config).empty()) << joined(describe(validate(config)));
@@ -351,9 +324,8 @@ TEST(PolicyModelTest, FaultNeedsDelayOrAbort) {
                    "faults[0]: needs a delay or an abort");
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{match: {headers: {X-A: b}}}]\n")),
                    "faults[0]: needs a delay or an abort");
-  EXPECT_HAS_ERROR(
-      routeErrors(baseRoute("faults: [{delay: {seconds: 1}}, {}]\n")),
-      "faults[1]: needs a delay or an abort");
+  EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{delay: {seconds: 1}}, {}]\n")),
+                   "faults[1]: needs a delay or an abort");
 }
 
 TEST(PolicyModelTest, DelayNeedsExactlyOneOfSecondsOrFromHeader) {
@@ -364,7 +336,8 @@ TEST(PolicyModelTest, DelayNeedsExactlyOneOfSecondsOrFromHeader) {
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{delay: {percent: 50}}]\n")), kMessage);
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{delay: {seconds: 0}}]\n")), kMessage);
   EXPECT_NO_ERRORS(routeErrors(baseRoute("faults: [{delay: {from_header: true}}]\n")));
-  EXPECT_NO_ERRORS(routeErrors(baseRoute("faults: [{delay: {seconds: 0.5, from_header: false}}]\n")));
+  EXPECT_NO_ERRORS(
+      routeErrors(baseRoute("faults: [{delay: {seconds: 0.5, from_header: false}}]\n")));
 }
 
 TEST(PolicyModelTest, AbortNeedsExactlyOneOfStatusOrFromHeader) {
@@ -376,7 +349,8 @@ TEST(PolicyModelTest, AbortNeedsExactlyOneOfStatusOrFromHeader) {
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{abort: {percent: 10}}]\n")), kMessage);
   EXPECT_NO_ERRORS(routeErrors(baseRoute("faults: [{abort: {from_header: true}}]\n")));
   EXPECT_NO_ERRORS(routeErrors(baseRoute("faults: [{abort: {status: drop}}]\n")));
-  EXPECT_NO_ERRORS(routeErrors(baseRoute("faults: [{abort: {status: 200}}, {abort: {status: 599}}]\n")));
+  EXPECT_NO_ERRORS(
+      routeErrors(baseRoute("faults: [{abort: {status: 200}}, {abort: {status: 599}}]\n")));
 }
 
 TEST(PolicyModelTest, AbortStatusRange) {
@@ -412,7 +386,8 @@ TEST(PolicyModelTest, PercentRange) {
 }
 
 TEST(PolicyModelTest, SecondsRange) {
-  const std::string kMessage = "faults[0].delay.seconds: must be a number of seconds between 0 and 3600";
+  const std::string kMessage =
+      "faults[0].delay.seconds: must be a number of seconds between 0 and 3600";
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{delay: {seconds: -1}}]\n")), kMessage);
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{delay: {seconds: 3600.5}}]\n")), kMessage);
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{delay: {seconds: soon}}]\n")), kMessage);
@@ -465,12 +440,14 @@ TEST(PolicyModelTest, CookieMatcherChecks) {
                    "match.cookies.a=b: invalid cookie name");
   const std::string kValue = "a cookie value cannot hold spaces, quotes, ',', ';' or '\\'";
   for (const char* value : {"\"j son\"", "\"a;b\"", "\"a,b\"", "'\"q\"'", "\"a\\\\b\"", "\"é\""}) {
-    EXPECT_HAS_ERROR(routeErrors(baseRoute(std::string("match: {cookies: {user: ") + value + "}}\n")),
-                     "match.cookies.user: " + kValue);
+    EXPECT_HAS_ERROR(
+        routeErrors(baseRoute(std::string("match: {cookies: {user: ") + value + "}}\n")),
+        "match.cookies.user: " + kValue);
   }
-  EXPECT_HAS_ERROR(routeErrors("id: r\nsplit:\n  - {service: reviews, version: v2, match: {cookies: "
-                               "{\"a b\": x}}}\n  - {service: reviews}\n"),
-                   "split[0].match.cookies.a b: invalid cookie name");
+  EXPECT_HAS_ERROR(
+      routeErrors("id: r\nsplit:\n  - {service: reviews, version: v2, match: {cookies: "
+                  "{\"a b\": x}}}\n  - {service: reviews}\n"),
+      "split[0].match.cookies.a b: invalid cookie name");
   EXPECT_HAS_ERROR(routeErrors(baseRoute("faults: [{match: {cookies: {user: \"x y\"}}, delay: "
                                          "{seconds: 1}}]\n")),
                    "faults[0].match.cookies.user: " + kValue);
@@ -495,13 +472,16 @@ TEST(PolicyModelTest, SourceChecks) {
 
 TEST(PolicyModelTest, SelectorChecks) {
   EXPECT_HAS_ERROR(
-      routeErrors("id: r\nsplit: [{service: reviews, version: v2, match: {headers: {x: \"1\"}}}]\n"),
+      routeErrors(
+          "id: r\nsplit: [{service: reviews, version: v2, match: {headers: {x: \"1\"}}}]\n"),
       "split: at least one target without a match must have a positive weight");
-  EXPECT_HAS_ERROR(routeErrors("id: r\nsplit:\n  - {service: reviews, version: v2, weight: 5, "
-                               "match: {headers: {x: \"1\"}}}\n  - {service: reviews, weight: 0}\n"),
-                   "split: at least one target without a match must have a positive weight");
+  EXPECT_HAS_ERROR(
+      routeErrors("id: r\nsplit:\n  - {service: reviews, version: v2, weight: 5, "
+                  "match: {headers: {x: \"1\"}}}\n  - {service: reviews, weight: 0}\n"),
+      "split: at least one target without a match must have a positive weight");
   auto bad_regex = routeErrors(
-      "id: r\nsplit:\n  - {service: reviews, match: {headers: {x: \"[\"}}}\n  - {service: reviews}\n");
+      "id: r\nsplit:\n  - {service: reviews, match: {headers: {x: \"[\"}}}\n  - {service: "
+      "reviews}\n");
   bool found = false;
   for (const std::string& e : bad_regex) {
     found = found || e.starts_with("split[0].match.headers.x: invalid regular expression");
@@ -520,13 +500,14 @@ TEST(PolicyModelTest, PathSeparatedPrefixChecks) {
   EXPECT_HAS_ERROR(routeErrors(baseRoute("match: {path_separated_prefix: /a/}\n")), kShape);
   EXPECT_HAS_ERROR(routeErrors(baseRoute("match: {path_separated_prefix: a}\n")), kShape);
   EXPECT_HAS_ERROR(routeErrors(baseRoute("match: {path_separated_prefix: /}\n")), kShape);
-  const std::string kCombined = "match.path_separated_prefix: cannot be set with path or path_prefix";
-  EXPECT_HAS_ERROR(
-      routeErrors(baseRoute("match: {path_separated_prefix: /a, path_prefix: /a}\n")), kCombined);
+  const std::string kCombined =
+      "match.path_separated_prefix: cannot be set with path or path_prefix";
+  EXPECT_HAS_ERROR(routeErrors(baseRoute("match: {path_separated_prefix: /a, path_prefix: /a}\n")),
+                   kCombined);
   EXPECT_HAS_ERROR(routeErrors(baseRoute("match: {path_separated_prefix: /a, path: /a}\n")),
                    kCombined);
-  EXPECT_NO_ERRORS(
-      routeErrors(baseRoute("match: {path_separated_prefix: /a}\nrewrite: {strip_prefix: true}\n")));
+  EXPECT_NO_ERRORS(routeErrors(
+      baseRoute("match: {path_separated_prefix: /a}\nrewrite: {strip_prefix: true}\n")));
   EXPECT_NO_ERRORS(routeErrors(baseRoute("match: {path_separated_prefix: /a/b.c}\n")));
   EXPECT_HAS_ERROR(routeErrors(baseRoute("rewrite: {strip_prefix: true}\n")),
                    "rewrite.strip_prefix: needs match.path_prefix or match.path_separated_prefix");
@@ -540,9 +521,9 @@ TEST(PolicyModelTest, OwnerChecks) {
   EXPECT_NO_ERRORS(routeErrors(baseRoute("owner: " + std::string(32, 'a') + "\n")));
   EXPECT_NO_ERRORS(routeErrors(baseRoute("owner: a8\n")));
   Service service;
-  auto errors = describe(parseService(
-      R"({"name": "s", "owner": "A8", "endpoints": [{"address": "10.0.0.1:80"}]})", Format::kJson,
-      service));
+  auto errors = describe(
+      parseService(R"({"name": "s", "owner": "A8", "endpoints": [{"address": "10.0.0.1:80"}]})",
+                   Format::kJson, service));
   EXPECT_HAS_ERROR(errors, kMessage);
 }
 
@@ -602,7 +583,8 @@ TEST(PolicyModelTest, DocumentPathsOfPolicyErrors) {
 TEST(PolicyModelTest, DocumentsDecodePolicyFields) {
   Config config;
   auto errors = describe(parseDocument(
-      "services: [{name: reviews, owner: a8, endpoints: [{address: \"10.0.0.1:80\", version: v1}]}]\n"
+      "services: [{name: reviews, owner: a8, endpoints: [{address: \"10.0.0.1:80\", version: "
+      "v1}]}]\n"
       "routes:\n"
       "  - id: r\n"
       "    owner: a8\n"
