@@ -76,8 +76,7 @@ void renderServiceLoadMetrics(std::string& out) {
                               "gauge");
   out += active;
   observe::appendMetricHeader(out, "turnout_circuit_breaker_overflows_total",
-                              "Requests answered 503 because a service was at a limit.",
-                              "counter");
+                              "Requests answered 503 because a service was at a limit.", "counter");
   out += overflows;
 }
 
