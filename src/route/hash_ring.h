@@ -13,11 +13,10 @@ struct Endpoint;
 
 class HashRing {
  public:
-  // Envoy's defaults for the ring's size (minimum_ring_size, maximum_ring_size).
-  static constexpr uint64_t kMinSize = 1024;
-  static constexpr uint64_t kMaxSize = 8 * 1024 * 1024;
-  // Points per unit of weight when the ring is within those bounds: libketama's 160 per server.
+  // Points per unit of weight: libketama's 160 per server (see pointsPerWeight for why not
+  // Envoy's minimum ring size of 1,024).
   static constexpr uint64_t kPointsPerWeight = 160;
+  static constexpr uint64_t kMaxSize = 8 * 1024 * 1024;  // Envoy's maximum_ring_size
 
   // How many points an endpoint gets per unit of weight in a set of `total_weight` (> 0).
   static double pointsPerWeight(uint64_t total_weight);
