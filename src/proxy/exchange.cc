@@ -97,6 +97,11 @@ void Exchange::start(const http::RequestHead& head) {
     return failLocal(503, "service '" + target->service + "' has no endpoint of version '" +
                               target->version + "'");
   }
+  if (route::isHashPolicy(endpoints_->lb())) {
+    // Hashed now, while the head is at hand: the pick itself may come after a fault's delay.
+    // A request without the policy's header or cookie hashes the client's address instead.
+    request_hash_ = route::requestHash(endpoints_->settings().hash, head.headers, client_.peerIp());
+  }
   if (!bufferedBodyIsWellFormed()) return;
   const uint64_t body_limit = worker_.settings().max_request_body_bytes;
   if (body_limit > 0 && request_framing_ == http::BodyFraming::kContentLength &&
@@ -121,7 +126,7 @@ void Exchange::start(const http::RequestHead& head) {
 void Exchange::proceedToUpstream() {
   if (!admitToService()) return;
   endpoint_ = pickEndpoint(*endpoints_);
-  if (endpoint_ == nullptr) return failLocal(503, "no endpoint is available for this service");
+  if (endpoint_ == nullptr) return failLocal(503, "no healthy endpoint for this service");
   if (!endpoint_->unresolved.empty()) {
     return failLocal(
         502, "cannot resolve backend " + endpoint_->hostname + ": " + endpoint_->unresolved);
@@ -220,14 +225,34 @@ const route::Endpoint* Exchange::pickEndpoint(const route::EndpointSet& set) {
   ctx.worker = worker_.index();
   ctx.active_by_endpoint = &worker_.activeByEndpoint();
   ctx.rng = &worker_.rng();
+  ctx.hash = request_hash_;
+  ctx.now_ms = worker_.loop().nowMs();
+  ctx.avoid = std::span<const uint32_t>(tried_endpoints_.data(), tried_count_);
+  ctx.latency = &worker_.latencyByEndpoint();
   const route::Endpoint* endpoint = route::pickEndpoint(set, ctx);
   if (endpoint != nullptr) {
     auto& active = worker_.activeByEndpoint();
     if (active.size() <= endpoint->id) active.resize(endpoint->id + 1, 0);
     ++active[endpoint->id];
     counted_active_ = true;
+    if (tried_count_ < tried_endpoints_.size()) tried_endpoints_[tried_count_++] = endpoint->id;
   }
   return endpoint;
+}
+
+// The ewma balancer learns from each attempt at its endpoints: the delay to the response head,
+// or a failure before it, counted as a slow answer so the endpoint is avoided for a while.
+void Exchange::observeUpstreamLatency(bool failed) {
+  if (endpoint_ == nullptr || endpoints_ == nullptr || endpoints_->lb() != route::LbPolicy::kEwma) {
+    return;
+  }
+  route::PeakEwma& latency = worker_.latencyByEndpoint();
+  const uint64_t now_ms = worker_.loop().nowMs();
+  if (failed) {
+    latency.observeFailure(endpoint_->id, core::monotonicMicros() - upstream_sent_us_, now_ms);
+  } else {
+    latency.observe(endpoint_->id, static_cast<uint64_t>(upstream_us_), now_ms);
+  }
 }
 
 // A chunked body that arrived with its head is checked before anything goes upstream, so a
@@ -456,6 +481,7 @@ bool Exchange::handleResponseHead() {
     break;
   }
   upstream_us_ = static_cast<int64_t>(core::monotonicMicros() - upstream_sent_us_);
+  observeUpstreamLatency(/*failed=*/false);
   status_ = response_.status;
   if (response_.status == 101) {
     if (!wants_upgrade_) {
@@ -628,6 +654,11 @@ void Exchange::failLocal(int status, std::string_view reason) {
 }
 
 void Exchange::upstreamFailed(int status, std::string_view reason) {
+  // Refused, reset, timed out or garbled before any answer: the endpoint's fault, not the
+  // client's (a client that left mid-body gets 400 here and teaches the balancer nothing).
+  if ((status == 502 || status == 504) && upstream_us_ < 0 && upstream_sent_us_ != 0) {
+    observeUpstreamLatency(/*failed=*/true);
+  }
   // Once response bytes reached the client, the only honest signal left is to cut the line.
   if (response_started_) {
     phase_ = Phase::kDone;

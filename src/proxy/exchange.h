@@ -6,6 +6,7 @@
 // snapshot it leased when it started.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -63,6 +64,7 @@ class Exchange final : public upstream::UpstreamUser {
   void overflow(upstream::Limit limit, uint32_t max);
   void releaseServiceLoad();
   const route::Endpoint* pickEndpoint(const route::EndpointSet& set);
+  void observeUpstreamLatency(bool failed);
   void forward(bool fresh_connection = false);
   void pumpRequestBody();
   void armRequestTimer();
@@ -129,6 +131,10 @@ class Exchange final : public upstream::UpstreamUser {
   std::string overflow_line_;  // the header of a breaker's 503
 
   // Upstream.
+  uint64_t request_hash_ = 0;  // ring_hash, maglev: the request's key
+  // Endpoints this request was sent to, which a new pick avoids (retries: another endpoint).
+  std::array<uint32_t, 8> tried_endpoints_{};
+  uint8_t tried_count_ = 0;
   const route::Endpoint* endpoint_ = nullptr;
   const std::string* service_ = nullptr;  // the picked target's service, in the leased snapshot
   upstream::UpstreamConnection* upstream_ = nullptr;

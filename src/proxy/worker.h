@@ -82,6 +82,7 @@ class Worker {
   upstream::UpstreamPool& pool() { return pool_; }
   std::mt19937_64& rng() { return rng_; }
   std::vector<uint32_t>& activeByEndpoint() { return active_by_endpoint_; }
+  route::PeakEwma& latencyByEndpoint() { return latency_by_endpoint_; }  // the ewma balancer's
   observe::WorkerMetrics& metrics() { return metrics_; }
   // The series a request counts into: its target's, its route's when no target was picked,
   // or the one for requests no route took. nullptr once the registry is full.
@@ -117,6 +118,7 @@ class Worker {
   std::vector<std::unique_ptr<HeldSnapshot>> held_;  // current and retired, still leased
   std::mt19937_64 rng_;
   std::vector<uint32_t> active_by_endpoint_;
+  route::PeakEwma latency_by_endpoint_;
   observe::RouteSeries* unrouted_ = nullptr;  // requests no route took (and malformed ones)
   std::vector<char> scratch_ = std::vector<char>(64 * 1024);
   http::RequestHead scratch_head_;

@@ -29,10 +29,13 @@ void compileHost(const std::string& host, CompiledRoute& out) {
   }
 }
 
-LbPolicy lbPolicyOf(const std::string& name) {
-  if (name == "random") return LbPolicy::kRandom;
-  if (name == "least_request") return LbPolicy::kLeastRequest;
-  return LbPolicy::kRoundRobin;
+BalancerSettings balancerSettingsOf(const config::Service& source) {
+  BalancerSettings settings;
+  settings.lb = lbPolicyOf(source.lb);
+  settings.hash = source.hash;
+  settings.panic_threshold_percent = source.panic_threshold_percent;
+  settings.slow_start_ms = source.slow_start_ms;
+  return settings;
 }
 
 Endpoint compileEndpoint(const config::Endpoint& source) {
@@ -209,7 +212,7 @@ std::shared_ptr<const CompiledService> compileService(const config::Service& sou
   auto service = std::make_shared<CompiledService>();
   service->source = source;
   service->load = upstream::serviceLoad(source.name, worker_count);
-  LbPolicy lb = lbPolicyOf(source.lb);
+  const BalancerSettings balancer = balancerSettingsOf(source);
   std::vector<Endpoint> all;
   all.reserve(source.endpoints.size());
   for (const config::Endpoint& endpoint : source.endpoints) {
@@ -231,9 +234,9 @@ std::shared_ptr<const CompiledService> compileService(const config::Service& sou
   }
   for (auto& [version, endpoints] : versions) {
     service->by_version.emplace_back(
-        version, std::make_shared<const EndpointSet>(std::move(endpoints), lb, worker_count));
+        version, std::make_shared<const EndpointSet>(std::move(endpoints), balancer, worker_count));
   }
-  service->all = std::make_shared<const EndpointSet>(std::move(all), lb, worker_count);
+  service->all = std::make_shared<const EndpointSet>(std::move(all), balancer, worker_count);
   return service;
 }
 

@@ -24,6 +24,7 @@
 #include "config/identity.h"
 #include "config/model.h"
 #include "http/message.h"
+#include "route/balancer.h"
 #include "upstream/service_load.h"
 
 namespace re2 {
@@ -36,61 +37,12 @@ struct RouteSeries;
 
 namespace turnout::route {
 
-enum class LbPolicy : uint8_t { kRandom, kRoundRobin, kLeastRequest };
-
-struct Endpoint {
-  uint32_t id =
-      0;  // interned identity of `address`: stable across snapshots, indexes runtime state
-  std::string address;  // "IP:PORT" as configured
-  sockaddr_storage sockaddr{};
-  socklen_t sockaddr_len = 0;
-  std::string version;
-  uint32_t weight = 1;
-  // A DNS-named endpoint ("api.example.com:443") is one Endpoint per resolved address, each
-  // with the name as `hostname` (the upstream Host: "api.example.com", ":port" unless 80).
-  std::string hostname;
-  std::string unresolved;  // why a DNS name has no address (sockaddr unset): 502 when picked
-};
-
 // The addresses a DNS name has now (the resolver's answer); IP endpoints never ask.
 struct NameAddresses {
   std::vector<std::string> addresses;
   std::string error;  // when there is no address: why
 };
 using NameLookup = std::function<NameAddresses(const std::string& name)>;
-
-// Per-worker mutable balancer scratch, one cache line each so workers never share a line.
-struct alignas(64) WorkerLbScratch {
-  std::vector<int64_t> current_weights;  // smooth weighted round robin (nginx's algorithm)
-};
-
-// The endpoints one split target can use: a service, or one version of it. Immutable, except
-// for `scratch[worker]`, which belongs to that worker alone.
-class EndpointSet {
- public:
-  EndpointSet(std::vector<Endpoint> endpoints, LbPolicy lb, uint32_t worker_count);
-  const std::vector<Endpoint>& endpoints() const { return endpoints_; }
-  LbPolicy lb() const { return lb_; }
-  uint64_t totalWeight() const { return total_weight_; }
-  WorkerLbScratch& scratch(uint32_t worker) const { return scratch_[worker]; }
-
- private:
-  std::vector<Endpoint> endpoints_;  // weight 0 endpoints are kept (drained) but never picked
-  LbPolicy lb_;
-  uint64_t total_weight_ = 0;
-  std::unique_ptr<WorkerLbScratch[]> scratch_;
-};
-
-// What a worker brings to a pick: its index, its in-flight counts by endpoint id
-// (least_request) and its random source.
-struct PickContext {
-  uint32_t worker = 0;
-  const std::vector<uint32_t>* active_by_endpoint = nullptr;  // may be shorter than ids
-  std::mt19937_64* rng = nullptr;
-};
-
-// Picks an endpoint of `set` by its policy; nullptr when no endpoint has a positive weight.
-const Endpoint* pickEndpoint(const EndpointSet& set, PickContext& ctx);
 
 struct CompiledService {
   config::Service source;

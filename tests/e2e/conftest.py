@@ -64,11 +64,11 @@ def turnout_factory(turnout_bin, tmp_path, request):
 
 @pytest.fixture
 def backend_factory():
-    """backend_factory(name) -> Backend (stdlib HTTP/1.1 server, recording)."""
+    """backend_factory(name, delay=0.0) -> Backend (stdlib HTTP/1.1 server, recording)."""
     made: list[Backend] = []
 
-    def make(name="backend"):
-        b = Backend(name)
+    def make(name="backend", delay=0.0):
+        b = Backend(name, delay=delay)
         made.append(b)
         return b
 

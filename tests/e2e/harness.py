@@ -389,6 +389,8 @@ class _BackendHandler(BaseHTTPRequestHandler):
 
     def _handle(self):
         owner = self.server.owner
+        if owner.delay:
+            time.sleep(owner.delay)  # a uniformly slow backend (the ewma balancer's tests)
         try:
             n, digest, body, chunked = self._read_body()
         except (ConnectionError, ValueError):
@@ -500,10 +502,12 @@ class Backend:
 
     Routes: /echo (and any unknown path) JSON echo, /bytes?n=N, /chunked?n=N, /slow?ms=M,
     /status/CODE, /close-delimited?n=N, /hop-response. Every response has X-Backend: <name>.
+    delay: seconds every request waits before it is read and answered.
     """
 
-    def __init__(self, name: str = "backend"):
+    def __init__(self, name: str = "backend", delay: float = 0.0):
         self.name = name
+        self.delay = delay
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
         self.request_lines: list[bytes] = []

@@ -2,7 +2,8 @@
 
 #include <map>
 
-#include "route/snapshot.h"
+#include "balancer_test_support.h"
+#include "route/compile.h"
 
 namespace turnout::route {
 namespace {
@@ -21,20 +22,13 @@ EndpointSet makeSet(LbPolicy lb, std::vector<uint32_t> weights, uint32_t workers
   return EndpointSet(std::move(endpoints), lb, workers);
 }
 
-// Picks `picks` times and returns the share of each endpoint index.
 std::vector<double> shares(const EndpointSet& set, PickContext& ctx, int picks = kPicks) {
-  std::vector<double> counts(set.endpoints().size(), 0);
-  for (int i = 0; i < picks; ++i) {
-    const Endpoint* endpoint = pickEndpoint(set, ctx);
-    if (endpoint == nullptr) {
-      ADD_FAILURE() << "no endpoint";
-      break;
-    }
-    counts[endpoint - set.endpoints().data()] += 1;
-  }
-  for (double& count : counts) count /= picks;
-  return counts;
+  return testing::shares(set, ctx, picks);
 }
+
+constexpr LbPolicy kAllPolicies[] = {LbPolicy::kRandom,       LbPolicy::kRoundRobin,
+                                     LbPolicy::kLeastRequest, LbPolicy::kRingHash,
+                                     LbPolicy::kMaglev,       LbPolicy::kEwma};
 
 TEST(BalancerTest, RandomFollowsWeights) {
   auto set = makeSet(LbPolicy::kRandom, {1, 2, 7, 0});
@@ -78,7 +72,7 @@ TEST(BalancerTest, RoundRobinStateIsPerWorker) {
 }
 
 TEST(BalancerTest, WeightZeroNeverPicked) {
-  for (LbPolicy lb : {LbPolicy::kRandom, LbPolicy::kRoundRobin, LbPolicy::kLeastRequest}) {
+  for (LbPolicy lb : kAllPolicies) {
     auto set = makeSet(lb, {0, 3, 0, 1});
     std::mt19937_64 rng(1);
     PickContext ctx{0, nullptr, &rng};
@@ -91,7 +85,7 @@ TEST(BalancerTest, WeightZeroNeverPicked) {
 }
 
 TEST(BalancerTest, NoPositiveWeightGivesNull) {
-  for (LbPolicy lb : {LbPolicy::kRandom, LbPolicy::kRoundRobin, LbPolicy::kLeastRequest}) {
+  for (LbPolicy lb : kAllPolicies) {
     std::mt19937_64 rng(1);
     PickContext ctx{0, nullptr, &rng};
     EXPECT_EQ(pickEndpoint(makeSet(lb, {0, 0}), ctx), nullptr);
@@ -147,6 +141,43 @@ TEST(BalancerTest, LeastRequestWithoutCountsIsWeighted) {
   EXPECT_NEAR(s[0], 0.1, 0.005);
   EXPECT_NEAR(s[1], 0.2, 0.005);
   EXPECT_NEAR(s[2], 0.7, 0.005);
+}
+
+}  // namespace
+}  // namespace turnout::route
+
+namespace turnout::route {
+namespace {
+
+TEST(BalancerTest, PolicyNames) {
+  EXPECT_EQ(lbPolicyOf("random"), LbPolicy::kRandom);
+  EXPECT_EQ(lbPolicyOf("round_robin"), LbPolicy::kRoundRobin);
+  EXPECT_EQ(lbPolicyOf("least_request"), LbPolicy::kLeastRequest);
+  EXPECT_EQ(lbPolicyOf("ring_hash"), LbPolicy::kRingHash);
+  EXPECT_EQ(lbPolicyOf("maglev"), LbPolicy::kMaglev);
+  EXPECT_EQ(lbPolicyOf("ewma"), LbPolicy::kEwma);
+}
+
+TEST(BalancerTest, CompiledServiceCarriesItsSettings) {
+  config::Service service;
+  service.name = "hashed";
+  service.lb = "maglev";
+  service.hash.header = "x-user";
+  service.panic_threshold_percent = 30;
+  service.slow_start_ms = 5000;
+  service.endpoints = {{"127.0.0.1:9001", "v1", 1}, {"127.0.0.1:9002", "v2", 2}};
+  auto compiled = compileService(service, 2);
+  for (const EndpointSet* set : {compiled->all.get(), compiled->forVersion("v1")}) {
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ(set->lb(), LbPolicy::kMaglev);
+    EXPECT_EQ(set->settings().hash.header, "x-user");
+    EXPECT_EQ(set->settings().panic_threshold_percent, 30u);
+    EXPECT_EQ(set->settings().slow_start_ms, 5000u);
+    EXPECT_EQ(set->maglev().size(), MaglevTable::kDefaultSize);  // built once, at compile time
+    EXPECT_TRUE(set->ring().empty());
+  }
+  service.lb = "ring_hash";
+  EXPECT_FALSE(compileService(service, 1)->all->ring().empty());
 }
 
 }  // namespace
