@@ -287,7 +287,47 @@ class Decoder {
              if (key == "owner") string(value, field, out.owner);
              if (key == "lb") string(value, field, out.lb);
              if (key == "endpoints") items(value, field, out.endpoints, &Decoder::endpoint);
-             if (key == "health_check" || key == "outlier") notYet(value, field);
+             if (key == "health_check") healthCheck(value, field, out.health_check);
+             if (key == "outlier") outlier(value, field, out.outlier);
+           });
+  }
+
+  // TEMPORARY (wip-health): the smallest decoding of health_check and outlier, so the health
+  // e2e tests can run; wip-resilience-config owns the real decoding and validation.
+  void healthCheck(const Node& node, const std::string& path, HealthCheck& out) {
+    fields(
+        node, path,
+        {"type", "path", "host", "interval_ms", "timeout_ms", "jitter_ms", "healthy", "unhealthy"},
+        [&](std::string_view key, const Node& value, const std::string& field) {
+          if (key == "type") string(value, field, out.type);
+          if (key == "path") string(value, field, out.path);
+          if (key == "host") string(value, field, out.host);
+          if (key == "interval_ms") integer(value, field, 1, 3600000, out.interval_ms);
+          if (key == "timeout_ms") integer(value, field, 1, 3600000, out.timeout_ms);
+          if (key == "jitter_ms") integer(value, field, 0, 3600000, out.jitter_ms);
+          if (key == "healthy") integer(value, field, 1, 1000, out.healthy);
+          if (key == "unhealthy") integer(value, field, 1, 1000, out.unhealthy);
+        });
+  }
+
+  void outlier(const Node& node, const std::string& path, Outlier& out) {
+    fields(node, path,
+           {"consecutive_5xx", "consecutive_gateway_failure", "consecutive_connect_failure",
+            "base_ejection_ms", "max_ejection_ms", "max_ejection_percent"},
+           [&](std::string_view key, const Node& value, const std::string& field) {
+             if (key == "consecutive_5xx") integer(value, field, 0, 1000000, out.consecutive_5xx);
+             if (key == "consecutive_gateway_failure") {
+               integer(value, field, 0, 1000000, out.consecutive_gateway_failure);
+             }
+             if (key == "consecutive_connect_failure") {
+               integer(value, field, 0, 1000000, out.consecutive_connect_failure);
+             }
+             if (key == "base_ejection_ms")
+               integer(value, field, 1, 86400000, out.base_ejection_ms);
+             if (key == "max_ejection_ms") integer(value, field, 1, 86400000, out.max_ejection_ms);
+             if (key == "max_ejection_percent") {
+               integer(value, field, 0, 100, out.max_ejection_percent);
+             }
            });
   }
 

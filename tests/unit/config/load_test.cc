@@ -295,9 +295,8 @@ TEST(LoadTest, FieldsOfFeaturesNotBuiltYetAreRefused) {
       "  - id: r\n"
       "    split: [{service: svc}]\n"
       "    retries: {attempts: 2}\n");
-  EXPECT_EQ(errors, (std::vector<std::string>{"4: services[0].health_check: not supported yet",
-                                              "5: services[0].outlier: not supported yet",
-                                              "9: routes[0].retries: not supported yet"}));
+  // TEMPORARY (wip-health): health_check and outlier are decoded; wip-resilience-config owns it.
+  EXPECT_EQ(errors, (std::vector<std::string>{"9: routes[0].retries: not supported yet"}));
 }
 
 TEST(LoadTest, FormatError) {
