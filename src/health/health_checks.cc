@@ -66,21 +66,25 @@ void HealthService::Impl::onCheckResult(ActiveCheck& check, bool success, const 
     (success ? counters->checks_passed : counters->checks_failed).add();
   }
   if (changed) {
-    const std::string what = describe(check);
-    if (check.verdict.failed()) {
-      core::logLine(core::LogLevel::kInfo, "health: " + what + " failed " +
-                                               std::to_string(check.verdict.consecutiveFailures()) +
-                                               " times in a row, last: " + why + "; marked failed");
-    } else {
-      core::logLine(core::LogLevel::kInfo,
-                    "health: " + what + " passed " +
-                        std::to_string(check.verdict.consecutiveSuccesses()) +
-                        " times in a row; healthy again");
-    }
+    logTransition(check, why);
     writeCheckFailed(check.id);
   }
   // Envoy's successful_active_health_check_uneject_host: a passing check ends an ejection.
   if (success && ejections_.count(check.id) > 0) unEject(check.id, "its active check passed");
+}
+
+void HealthService::Impl::logTransition(const ActiveCheck& check, const std::string& why) {
+  const CheckVerdict& verdict = check.verdict;
+  const std::string what = "health: " + describe(check);
+  if (verdict.failed()) {
+    core::logLine(core::LogLevel::kInfo, what + " failed " +
+                                             std::to_string(verdict.consecutiveFailures()) +
+                                             " times in a row, last: " + why + "; marked failed");
+  } else {
+    core::logLine(core::LogLevel::kInfo, what + " passed " +
+                                             std::to_string(verdict.consecutiveSuccesses()) +
+                                             " times in a row; healthy again");
+  }
 }
 
 // ---- Following the configuration ------------------------------------------------------------

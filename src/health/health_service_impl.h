@@ -105,6 +105,7 @@ class HealthService::Impl {
   void createChecks(WantedChecks& wanted, std::unordered_set<uint32_t>& touched);
   void refreshCheckedState(const std::unordered_set<uint32_t>& touched);
   void writeCheckFailed(uint32_t id);
+  void logTransition(const ActiveCheck& check, const std::string& why);
   ServiceCounters* countersFor(const std::string& service);
   void forgetRemovedServices(const route::Snapshot& snapshot);
 
