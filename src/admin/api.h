@@ -11,6 +11,7 @@
 
 #include "admin/admin_server.h"
 #include "control/control_plane.h"
+#include "health/health_service.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
 
@@ -24,6 +25,8 @@ struct ApiOptions {
   // Each worker's metric shard, merged by /metrics and /v1/stats at read time.
   std::vector<const observe::WorkerMetrics*> worker_metrics;
   const observe::AccessLog* access_log = nullptr;  // its written/dropped counts
+  // Endpoint health for /v1/status and /metrics (nullptr: every endpoint is "unchecked").
+  const health::HealthService* health = nullptr;
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
 };
 

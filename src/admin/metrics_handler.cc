@@ -107,6 +107,7 @@ AdminResponse metrics(Context& ctx) {
   renderConfigMetrics(ctx.control, out);
   renderServiceLoadMetrics(out);
   renderAccessLogMetrics(ctx.options.access_log, out);
+  if (ctx.options.health != nullptr) ctx.options.health->renderMetrics(*ctx.control.current(), out);
   observe::renderProcessMetrics(out);
   AdminResponse response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -26,6 +26,7 @@
 #include "control/control_plane.h"
 #include "core/log.h"
 #include "dns/resolver.h"
+#include "health/health_service.h"
 #include "observe/access_log.h"
 #include "proxy/server.h"
 #include "route/snapshot.h"
@@ -284,8 +285,11 @@ int runProxy(const RunOptions& options) {
     }
   }
 
+  // Declared before the server, so it outlives the workers that send it ejection requests.
+  health::HealthService health;
   proxy::ProxySettings settings;
   settings.access_log = access_log.get();
+  settings.health = &health;
   settings.identity = identity.text();
   settings.dry_run = options.dry_run;
   settings.max_active_faults = options.max_active_faults;
@@ -312,8 +316,14 @@ int runProxy(const RunOptions& options) {
   std::atomic<bool> draining{false};
   const auto snapshot = control.current();
   server.start(snapshot);
-  control.setPublisher([&server](std::shared_ptr<const route::Snapshot> next) {
-    return server.publish(std::move(next));
+  health.start();
+  health.update(snapshot);
+  // Checks follow what the workers run: each publication goes to the health thread too (it
+  // only queues there; the answer to the writer does not wait for it).
+  control.setPublisher([&server, &health](std::shared_ptr<const route::Snapshot> next) {
+    const bool propagated = server.publish(next);
+    health.update(std::move(next));
+    return propagated;
   });
   admin::ApiOptions api_options;
   api_options.token = options.admin_token;
@@ -323,6 +333,7 @@ int runProxy(const RunOptions& options) {
   api_options.started_at = started_at;
   api_options.worker_metrics = server.metrics();
   api_options.access_log = access_log.get();
+  api_options.health = &health;
   admin::AdminApi api(control, api_options);
   admin.start([&api](const admin::AdminRequest& request) { return api.handle(request); });
   if (options.metrics_port > 0) {
@@ -358,6 +369,7 @@ int runProxy(const RunOptions& options) {
   admin.stop();
   metrics.stop();
   resolver.stop();  // its callbacks reach the control plane, which goes first
+  health.stop();
   core::logLine(core::LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -16,6 +16,8 @@ std::string seriesId(std::string_view route, std::string_view service, std::stri
   return id;
 }
 
+}  // namespace
+
 // Label values escaped as the text format wants: backslash, double quote and newline.
 void appendLabel(std::string& out, std::string_view name, std::string_view value, bool first) {
   if (!first) out += ',';
@@ -32,6 +34,8 @@ void appendLabel(std::string& out, std::string_view name, std::string_view value
   }
   out += '"';
 }
+
+namespace {
 
 // The `le` label values, formatted once ("0.0001" ... "60", "+Inf").
 const std::array<std::string, kLatencyBuckets.size() + 1>& bucketBounds() {

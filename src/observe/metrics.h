@@ -118,6 +118,10 @@ inline void gaugeAdd(ShardCounter& gauge, int64_t delta) {
   gauge.add(static_cast<uint64_t>(delta));  // wraps for negative deltas; readers sum shards
 }
 
+// Appends `name="value"` (preceded by a comma unless `first`), the value escaped as the text
+// format wants.
+void appendLabel(std::string& out, std::string_view name, std::string_view value, bool first);
+
 // Appends the "# HELP" and "# TYPE" lines of a metric family.
 void appendMetricHeader(std::string& out, std::string_view name, std::string_view help,
                         std::string_view type);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "health/health_service.h"
 #include "proxy/client_connection.h"
 #include "proxy/error_page.h"
 #include "proxy/fault_counters.h"
@@ -320,6 +321,7 @@ void Exchange::forward(bool fresh_connection) {
   upstream_ = worker_.pool().acquire(endpoint_->id, endpoint_->sockaddr, endpoint_->sockaddr_len,
                                      this, fresh_connection);
   if (upstream_ == nullptr) {
+    reportOutcome(health::UpstreamOutcome::kConnectFailure);
     return upstreamFailed(502, std::string("cannot connect to upstream ") + endpoint_->address +
                                    ": " + std::strerror(errno));
   }
@@ -448,7 +450,10 @@ void Exchange::readResponse() {
   while (upstream_ != nullptr && phase_ != Phase::kDone && phase_ != Phase::kTunnel) {
     if (client_.pendingOutput() >= limit) return;  // resume in onClientDrained
     const ssize_t n = upstream_->read();
-    if (n == -2) return upstreamFailed(502, "upstream connection error");
+    if (n == -2) {
+      reportOutcome(health::UpstreamOutcome::kConnectFailure);  // reset before the answer
+      return upstreamFailed(502, "upstream connection error");
+    }
     if (phase_ != Phase::kRelayingBody && !handleResponseHead()) return;
     relayResponseBody();  // also completes an empty body at once
     if (n == -1) return;  // nothing more to read now: wait for the next edge
@@ -463,12 +468,14 @@ bool Exchange::handleResponseHead() {
     auto status =
         http::parseResponseHead(in.view(), worker_.settings().limits, method_, response_, error);
     if (status == http::ParseStatus::kError) {
+      reportOutcome(health::UpstreamOutcome::kGatewayFailure);
       upstreamFailed(502, std::string("invalid response from upstream: ") + error.reason);
       return false;
     }
     if (status == http::ParseStatus::kIncomplete) {
       if (upstream_->eof()) {
         if (in.empty() && retryOnFreshConnection()) return false;
+        reportOutcome(health::UpstreamOutcome::kConnectFailure);
         upstreamFailed(502, "upstream closed the connection before answering");
         return false;
       }
@@ -483,6 +490,7 @@ bool Exchange::handleResponseHead() {
   upstream_us_ = static_cast<int64_t>(core::monotonicMicros() - upstream_sent_us_);
   observeUpstreamLatency(/*failed=*/false);
   status_ = response_.status;
+  reportOutcome(health::outcomeOfStatus(response_.status));
   if (response_.status == 101) {
     if (!wants_upgrade_) {
       upstreamFailed(502, "upstream switched protocols without being asked");
@@ -686,18 +694,22 @@ bool Exchange::retryOnFreshConnection() {
 
 void Exchange::onUpstreamError(int err) {
   if (phase_ == Phase::kConnecting) {
+    reportOutcome(health::UpstreamOutcome::kConnectFailure);
     return upstreamFailed(502, std::string("cannot connect to upstream ") + endpoint_->address +
                                    ": " + std::strerror(err));
   }
   if (!response_started_ && upstream_->in().empty() && retryOnFreshConnection()) return;
+  reportOutcome(health::UpstreamOutcome::kConnectFailure);  // reset
   upstreamFailed(502, std::string("upstream connection error: ") + std::strerror(err));
 }
 
 void Exchange::onTimer() {
   switch (phase_) {
     case Phase::kConnecting:
+      reportOutcome(health::UpstreamOutcome::kConnectFailure);
       return upstreamFailed(504, "timed out connecting to upstream " + endpoint_->address);
     case Phase::kWaitingHead:
+      reportOutcome(health::UpstreamOutcome::kGatewayFailure);  // Envoy counts a timeout as a 504
       return upstreamFailed(
           504, "upstream did not answer within " + std::to_string(timeout_ms_) + " ms");
     case Phase::kRelayingBody:
@@ -714,6 +726,20 @@ void Exchange::onClientGone() {
   phase_ = Phase::kDone;
   timer_.cancel();
   releaseUpstream(false);
+}
+
+// Successes cost a bounds check in the worker's vector; failures look up the service's
+// thresholds and, past one, ask the health thread for an ejection (rare, so it may lock).
+void Exchange::reportOutcome(health::UpstreamOutcome outcome) {
+  if (outcome_reported_ || endpoint_ == nullptr) return;
+  outcome_reported_ = true;
+  health::OutlierCounts& counts = worker_.outlierCounts();
+  if (outcome == health::UpstreamOutcome::kSuccess) return counts.recordSuccess(endpoint_->id);
+  const route::CompiledService* service = snapshot_->service(*service_);
+  if (service == nullptr) return;
+  const auto reason = counts.recordFailure(endpoint_->id, outcome, service->source.outlier);
+  health::HealthService* health = worker_.settings().health;
+  if (reason && health != nullptr) health->requestEjection(*service_, endpoint_->id, *reason);
 }
 
 void Exchange::releaseUpstream(bool reusable) {

@@ -87,6 +87,8 @@ class Exchange final : public upstream::UpstreamUser {
   bool retryOnFreshConnection();
   void onTimer();
   void releaseUpstream(bool reusable);
+  // Outlier detection: counts what the upstream attempt came to, once per exchange.
+  void reportOutcome(health::UpstreamOutcome outcome);
 
   ClientConnection& client_;
   Worker& worker_;
@@ -140,6 +142,7 @@ class Exchange final : public upstream::UpstreamUser {
   upstream::UpstreamConnection* upstream_ = nullptr;
   bool counted_active_ = false;
   bool retried_ = false;
+  bool outcome_reported_ = false;
   Phase phase_ = Phase::kConnecting;
 
   // What the log phase reports.

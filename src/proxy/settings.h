@@ -10,6 +10,10 @@
 #include "observe/access_log.h"
 #include "upstream/pool.h"
 
+namespace turnout::health {
+class HealthService;
+}  // namespace turnout::health
+
 namespace turnout::proxy {
 
 struct ProxySettings {
@@ -35,6 +39,8 @@ struct ProxySettings {
   // workers.
   observe::AccessLog* access_log = nullptr;
   std::string identity;  // this proxy's identity as configured, the access log's `src`
+  // Where workers send outlier ejection requests (nullptr = none). Outlives the workers.
+  health::HealthService* health = nullptr;
 };
 
 }  // namespace turnout::proxy

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "health/outlier_counts.h"
 #include "http/message.h"
 #include "observe/metrics.h"
 #include "proxy/settings.h"
@@ -83,6 +84,7 @@ class Worker {
   std::mt19937_64& rng() { return rng_; }
   std::vector<uint32_t>& activeByEndpoint() { return active_by_endpoint_; }
   route::PeakEwma& latencyByEndpoint() { return latency_by_endpoint_; }  // the ewma balancer's
+  health::OutlierCounts& outlierCounts() { return outlier_counts_; }
   observe::WorkerMetrics& metrics() { return metrics_; }
   // The series a request counts into: its target's, its route's when no target was picked,
   // or the one for requests no route took. nullptr once the registry is full.
@@ -119,6 +121,7 @@ class Worker {
   std::mt19937_64 rng_;
   std::vector<uint32_t> active_by_endpoint_;
   route::PeakEwma latency_by_endpoint_;
+  health::OutlierCounts outlier_counts_;      // consecutive failures by endpoint id, this worker's
   observe::RouteSeries* unrouted_ = nullptr;  // requests no route took (and malformed ones)
   std::vector<char> scratch_ = std::vector<char>(64 * 1024);
   http::RequestHead scratch_head_;

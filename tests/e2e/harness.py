@@ -642,6 +642,184 @@ class RawBackend:
 
 
 # --------------------------------------------------------------------------------------------
+# Switchable backend (health checks, outlier detection)
+# --------------------------------------------------------------------------------------------
+class SwitchableBackend:
+    """An HTTP/1.1 server (keep-alive) whose behaviour the test switches at run time.
+
+    Requests for `health_path` follow `health_mode`, every other request `mode`; each is one of
+    "ok" (200), "503", "hang" (read the request, never answer), "reset" (read it, then RST).
+    refuse() closes the listener and every connection (connects are refused); restore() listens
+    on the same port again. Counts and arrival times of health and traffic requests are kept.
+    """
+
+    MODES = ("ok", "503", "hang", "reset")
+
+    def __init__(self, name: str = "switchable", health_path: str = "/healthz"):
+        self.name = name
+        self.health_path = health_path
+        self.mode = "ok"
+        self.health_mode = "ok"
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._release = threading.Event()  # ends held ("hang") connections
+        self._conns: set = set()
+        self.health_times: list[float] = []
+        self.traffic_times: list[float] = []
+        self.health_hosts: list[str] = []
+        self.port = 0
+        self.sock = self._listen(0)
+        self.port = self.sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, args=(self.sock,), daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"{LOCALHOST}:{self.port}"
+
+    @property
+    def health_count(self) -> int:
+        with self._lock:
+            return len(self.health_times)
+
+    @property
+    def traffic_count(self) -> int:
+        with self._lock:
+            return len(self.traffic_times)
+
+    def set_mode(self, mode: str):
+        assert mode in self.MODES, mode
+        self.mode = mode
+        if mode != "hang":
+            self._release.set()
+            self._release = threading.Event()
+
+    def set_health(self, mode: str):
+        assert mode in self.MODES, mode
+        self.health_mode = mode
+        if mode != "hang":
+            self._release.set()
+            self._release = threading.Event()
+
+    def refuse(self):
+        """Close the listener and every open connection: connects are refused from now on."""
+        with self._lock:
+            sock, self.sock = self.sock, None
+            conns = list(self._conns)
+        if sock is not None:
+            sock.close()
+        self._release.set()  # held connections end too
+        self._release = threading.Event()
+        for conn in conns:
+            _abort(conn)
+
+    def restore(self):
+        with self._lock:
+            assert self.sock is None, "not refusing"
+        sock = self._listen(self.port)
+        with self._lock:
+            self.sock = sock
+        threading.Thread(target=self._accept_loop, args=(sock,), daemon=True).start()
+
+    def close(self):
+        self._stop.set()
+        self._release.set()
+        self.refuse()
+
+    def _listen(self, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOCALHOST, port))
+        sock.listen(256)
+        sock.settimeout(0.1)
+        return sock
+
+    def _accept_loop(self, sock):
+        while not self._stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._conns.add(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        conn.settimeout(30)
+        buf = b""
+        try:
+            while not self._stop.is_set():
+                while b"\r\n\r\n" not in buf:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                    if len(buf) > 1 << 16:
+                        return
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                lines = head.decode("latin-1").split("\r\n")
+                target = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "/"
+                headers = {}
+                for line in lines[1:]:
+                    k, _, v = line.partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                length = int(headers.get("content-length", "0") or 0)
+                while len(buf) < length:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                buf = buf[length:]
+                is_health = target.split("?", 1)[0] == self.health_path
+                with self._lock:
+                    (self.health_times if is_health else self.traffic_times).append(
+                        time.monotonic())
+                    if is_health:
+                        self.health_hosts.append(headers.get("host", ""))
+                mode = self.health_mode if is_health else self.mode
+                if mode == "hang":
+                    self._release.wait(30)
+                    return
+                if mode == "reset":
+                    _abort(conn)
+                    return
+                status = b"200 OK" if mode == "ok" else b"503 Service Unavailable"
+                body = f"{mode} {self.name}".encode()
+                close = headers.get("connection", "").lower() == "close"
+                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain\r\n" +
+                             b"X-Backend: " + self.name.encode() + b"\r\n" +
+                             b"Content-Length: " + str(len(body)).encode() + b"\r\n" +
+                             (b"Connection: close\r\n" if close else b"") + b"\r\n" + body)
+                if close:
+                    return
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+def _abort(conn):
+    """Close with RST (SO_LINGER 0). SHUT_RD first wakes a thread blocked reading it (which
+    would otherwise keep the socket alive past close())."""
+    for step in (lambda: conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         b"\x01\x00\x00\x00\x00\x00\x00\x00"),
+                 lambda: conn.shutdown(socket.SHUT_RD),
+                 conn.close):
+        try:
+            step()
+        except OSError:
+            pass
+
+
+# --------------------------------------------------------------------------------------------
 # WebSocket echo backend (websockets 10.4, asyncio API, loop in a thread)
 # --------------------------------------------------------------------------------------------
 class WsEchoBackend:
