@@ -197,11 +197,28 @@ bool anyFresh(const EndpointSet& set, const PickableView& view, const PickContex
   return false;
 }
 
+// Equal weights: smooth weighted round robin degenerates to a rotation (0, 1, ..., n-1, 0, ...),
+// which costs one step instead of a pass over every endpoint.
+const Endpoint* pickRotating(const EndpointSet& set, const PickableView& view, PickContext& ctx) {
+  const auto& endpoints = set.endpoints();
+  uint32_t& next = set.scratch(ctx.worker).next_in_rotation;
+  const size_t count = view.indexes.size();
+  const bool skip_tried = !ctx.avoid.empty() && anyFresh(set, view, ctx);
+  for (size_t step = 0; step < count; ++step) {
+    const size_t k = next % count;
+    next = static_cast<uint32_t>(k + 1);
+    const Endpoint& endpoint = endpoints[view.indexes[k]];
+    if (!skip_tried || !avoided(ctx, endpoint)) return &endpoint;
+  }
+  return &endpoints[view.indexes[next % count]];  // unreachable: a fresh one exists
+}
+
 // nginx's smooth weighted round robin: every pick adds each weight to its current value, takes
 // the largest and subtracts the total from it. Spreads picks (5,1,1 gives a a b a c a a).
 // Endpoints out of the view (or already tried) sit out without losing their place, as nginx's
-// down or tried peers do.
+// down or tried peers do. A pass over the endpoints per pick, as nginx.
 const Endpoint* pickRoundRobin(const EndpointSet& set, const PickableView& view, PickContext& ctx) {
+  if (view.uniform) return pickRotating(set, view, ctx);
   const auto& endpoints = set.endpoints();
   std::vector<int64_t>& current = set.scratch(ctx.worker).current_weights;
   if (current.size() != endpoints.size()) current.assign(endpoints.size(), 0);

@@ -80,6 +80,7 @@ struct PickableView {
 // Per-worker mutable balancer scratch, one cache line each so workers never share a line.
 struct alignas(64) WorkerLbScratch {
   std::vector<int64_t> current_weights;  // smooth weighted round robin (nginx's algorithm)
+  uint32_t next_in_rotation = 0;         // round robin over equal weights
   PickableView view;
 };
 

@@ -1,6 +1,7 @@
 #include "route/hash_ring.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -39,8 +40,13 @@ HashRing::HashRing(const std::vector<Endpoint>& endpoints) {
     // wherever it sits in the list, so reordering endpoints moves no key.
     const auto points =
         static_cast<uint64_t>(std::max(1.0, std::round(per_weight * endpoint.weight)));
+    key.assign(endpoint.address).append("_");
+    const size_t prefix = key.size();
     for (uint64_t i = 0; i < points; ++i) {
-      key.assign(endpoint.address).append("_").append(std::to_string(i));
+      char digits[24];
+      const auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
+      key.resize(prefix);
+      key.append(digits, end);
       entries.emplace_back(core::xxHash64(key), index);
     }
   }

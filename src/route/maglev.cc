@@ -19,9 +19,16 @@ struct Filler {
   uint64_t weight = 0;  // its weight
   uint64_t offset = 0;
   uint64_t skip = 0;
-  uint64_t next = 0;    // how far along its permutation it is
+  uint64_t slot = 0;    // where it is along its permutation (offset + next x skip, mod size)
   uint64_t target = 0;  // Envoy's weighting: takes a turn once iteration * weight reaches this
 };
+
+// The next slot of its permutation, by addition: the table's size fits 32 bits, so no overflow
+// and no division.
+void advance(Filler& filler, uint64_t size) {
+  filler.slot += filler.skip;
+  if (filler.slot >= size) filler.slot -= size;
+}
 
 std::vector<Filler> fillersOf(const std::vector<Endpoint>& endpoints, uint32_t size) {
   std::vector<Filler> fillers;
@@ -33,6 +40,7 @@ std::vector<Filler> fillersOf(const std::vector<Endpoint>& endpoints, uint32_t s
     filler.weight = endpoint.weight;
     filler.offset = core::xxHash64(endpoint.address, 0) % size;
     filler.skip = core::xxHash64(endpoint.address, 1) % (size - 1) + 1;
+    filler.slot = filler.offset;
     fillers.push_back(filler);
   }
   // Turns in address order: the table does not depend on the order endpoints are listed in.
@@ -58,13 +66,9 @@ MaglevTable::MaglevTable(const std::vector<Endpoint>& endpoints, uint32_t size) 
       if (filled == size) break;
       if (round * filler.weight < filler.target) continue;
       filler.target += max_weight;
-      uint64_t slot = (filler.offset + filler.next * filler.skip) % size;
-      while (slots_[slot] != kEmpty) {
-        ++filler.next;
-        slot = (filler.offset + filler.next * filler.skip) % size;
-      }
-      slots_[slot] = filler.index;
-      ++filler.next;
+      while (slots_[filler.slot] != kEmpty) advance(filler, size);
+      slots_[filler.slot] = filler.index;
+      advance(filler, size);
       ++filled;
     }
   }

@@ -60,6 +60,23 @@ TEST(BalancerTest, RoundRobinIsNginxSmoothSequence) {
   EXPECT_EQ(sequence, "aabacaaaabacaa");
 }
 
+// Equal weights take the rotation shortcut: the same sequence smooth weighted round robin gives.
+TEST(BalancerTest, RoundRobinEqualWeightsRotate) {
+  auto set = makeSet(LbPolicy::kRoundRobin, {2, 2, 0, 2});
+  auto swrr = makeSet(LbPolicy::kRoundRobin, {2, 2, 0, 3});  // not equal: the full algorithm
+  PickContext ctx;
+  std::string sequence;
+  for (int i = 0; i < 7; ++i) {
+    sequence += static_cast<char>('a' + (pickEndpoint(set, ctx) - set.endpoints().data()));
+  }
+  EXPECT_EQ(sequence, "abdabda");
+  sequence.clear();
+  for (int i = 0; i < 7; ++i) {
+    sequence += static_cast<char>('a' + (pickEndpoint(swrr, ctx) - swrr.endpoints().data()));
+  }
+  EXPECT_EQ(sequence, "dabdabd");
+}
+
 TEST(BalancerTest, RoundRobinStateIsPerWorker) {
   auto set = makeSet(LbPolicy::kRoundRobin, {5, 1, 1}, 2);
   PickContext w0{0, nullptr, nullptr};
