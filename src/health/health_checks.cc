@@ -97,6 +97,22 @@ void HealthService::Impl::apply(std::shared_ptr<const route::Snapshot> snapshot)
   refreshCheckedState(touched);
   current_ = std::move(snapshot);
   forgetRemovedServices(*current_);
+  noteNewEndpoints(*current_);
+}
+
+// Slow start ramps an endpoint from when it joined: give every endpoint of a ramping service a
+// state (first seen now) the first time a configuration names it.
+void HealthService::Impl::noteNewEndpoints(const route::Snapshot& snapshot) {
+  bool created = false;
+  for (const auto& service : snapshot.services()) {
+    if (service->source.slow_start_ms == 0) continue;
+    for (const route::Endpoint& endpoint : service->all->endpoints()) {
+      if (states_.find(endpoint.id) != nullptr) continue;
+      states_.ensure(endpoint.id, loop_.nowMs());
+      created = true;
+    }
+  }
+  if (created) states_.bumpGeneration();
 }
 
 // Every (endpoint id, settings, Host) some service wants checked, with the services asking.

@@ -108,6 +108,7 @@ class HealthService::Impl {
   void logTransition(const ActiveCheck& check, const std::string& why);
   ServiceCounters* countersFor(const std::string& service);
   void forgetRemovedServices(const route::Snapshot& snapshot);
+  void noteNewEndpoints(const route::Snapshot& snapshot);
 
   // Ejections (ejections.cc).
   void takeEjectionRequests();

@@ -3,7 +3,7 @@
 //
 // HTTP checks send `Connection: close` and open a connection per check, as HAProxy does,
 // rather than keeping one alive per endpoint as Envoy does by default. The CPU cost, measured
-// (bench/health, bench/RESULTS.md section 5): 10,000 endpoints every 2 s = 5,000 checks/s take
+// (bench/health, bench/RESULTS.md section 6): 10,000 endpoints every 2 s = 5,000 checks/s take
 // 25 % of one core, 50 us a check, 95 % of it in the kernel; about 70 % of the samples are in
 // connect, close and socket, so keep-alive would cost roughly a third (on loopback the backend's
 // side of the handshake is charged to us too; less on a real network). Connection: close is

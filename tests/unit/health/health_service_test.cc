@@ -30,12 +30,13 @@ bool eventually(const std::function<bool()>& condition,
   return condition();
 }
 
-config::HealthCheck httpCheck(uint32_t interval_ms = 50) {
+// The shortest interval the configuration allows (100 ms), so the tests run quickly.
+config::HealthCheck httpCheck(uint32_t interval_ms = 100) {
   config::HealthCheck check;
   check.type = "http";
   check.path = "/healthz";
   check.interval_ms = interval_ms;
-  check.timeout_ms = 200;
+  check.timeout_ms = 80;
   check.healthy = 2;
   check.unhealthy = 3;
   return check;
@@ -174,7 +175,7 @@ TEST_F(HealthServiceTest, ANewCheckOnAFailedEndpointStartsFailed) {
   backend.setMode(TestBackend::Mode::kUnavailable);
   health.update(snapshotOf({serviceOf("web", {backend.address()}, httpCheck())}));
   ASSERT_TRUE(eventually([&] { return checkFailed(states, backend.address()); }));
-  config::HealthCheck slower = httpCheck(60);
+  config::HealthCheck slower = httpCheck(120);
   health.update(snapshotOf({serviceOf("web", {backend.address()}, slower)}));
   ASSERT_TRUE(eventually([&] { return health.checkCount() == 1; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
