@@ -505,14 +505,16 @@ class Backend:
     delay: seconds every request waits before it is read and answered.
     """
 
-    def __init__(self, name: str = "backend", delay: float = 0.0):
+    def __init__(self, name: str = "backend", delay: float = 0.0, host: str = LOCALHOST):
+        """`host`: any loopback address (Linux routes all of 127.0.0.0/8 to lo)."""
         self.name = name
+        self.host = host
         self.delay = delay
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
         self.request_lines: list[bytes] = []
         self.connections: list[tuple] = []
-        self.server = _RecordingServer((LOCALHOST, 0), _BackendHandler)
+        self.server = _RecordingServer((host, 0), _BackendHandler)
         self.server.owner = self
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever,
@@ -521,7 +523,7 @@ class Backend:
 
     @property
     def address(self) -> str:
-        return f"{LOCALHOST}:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def url(self, path="/"):
         return f"http://{LOCALHOST}:{self.port}{path}"

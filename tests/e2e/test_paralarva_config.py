@@ -3,7 +3,6 @@
 import json
 import re
 import subprocess
-import threading
 
 import pytest
 
@@ -60,27 +59,11 @@ proxy:
 
 
 class LoopbackBackend(harness.Backend):
-    """harness.Backend on any loopback address: Linux routes all of 127.0.0.0/8 to lo, so
-    127.0.0.2 and 127.0.0.3 are real, distinct hosts for paralarva's test file."""
+    """harness.Backend on any loopback address: 127.0.0.2 and 127.0.0.3 are real, distinct
+    hosts for paralarva's test file."""
 
     def __init__(self, name: str, host: str):
-        # Not super().__init__(): it binds 127.0.0.1. The rest is the same state.
-        self.name = name
-        self.host = host
-        self._lock = threading.Lock()
-        self.requests = []
-        self.request_lines = []
-        self.connections = []
-        self.server = harness._RecordingServer((host, 0), harness._BackendHandler)
-        self.server.owner = self
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        super().__init__(name, host=host)
 
 
 @pytest.fixture
