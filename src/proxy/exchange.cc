@@ -241,21 +241,6 @@ const route::Endpoint* Exchange::pickEndpoint(const route::EndpointSet& set) {
   return endpoint;
 }
 
-// The ewma balancer learns from each attempt at its endpoints: the delay to the response head,
-// or a failure before it, counted as a slow answer so the endpoint is avoided for a while.
-void Exchange::observeUpstreamLatency(bool failed) {
-  if (endpoint_ == nullptr || endpoints_ == nullptr || endpoints_->lb() != route::LbPolicy::kEwma) {
-    return;
-  }
-  route::PeakEwma& latency = worker_.latencyByEndpoint();
-  const uint64_t now_ms = worker_.loop().nowMs();
-  if (failed) {
-    latency.observeFailure(endpoint_->id, core::monotonicMicros() - upstream_sent_us_, now_ms);
-  } else {
-    latency.observe(endpoint_->id, static_cast<uint64_t>(upstream_us_), now_ms);
-  }
-}
-
 // A chunked body that arrived with its head is checked before anything goes upstream, so a
 // smuggling attempt packed into one packet never reaches the upstream at all. A framing error
 // later in a streamed body aborts the upstream connection mid-request instead.
@@ -267,50 +252,6 @@ bool Exchange::bufferedBodyIsWellFormed() {
   if (probe.scan(client_.in().view(), &used, error) != http::ParseStatus::kError) return true;
   failLocal(400, error.reason);
   return false;
-}
-
-// max_requests: requests in flight to the service, over every worker.
-bool Exchange::admitToService() {
-  const uint32_t max = service_compiled_->source.circuit_breakers.max_requests;
-  if (service_compiled_->load->current(upstream::Limit::kRequests) >= max) {
-    overflow(upstream::Limit::kRequests, max);
-    return false;
-  }
-  service_load_ = &service_compiled_->load->worker(worker_.index());
-  observe::gaugeAdd(service_load_->requests, 1);
-  counted_request_load_ = true;
-  return true;
-}
-
-// max_connections and max_pending apply when a request needs a new connection; a pooled one
-// is always taken.
-bool Exchange::admitNewConnection() {
-  const config::CircuitBreakers& limits = service_compiled_->source.circuit_breakers;
-  const upstream::ServiceLoad& load = *service_compiled_->load;
-  if (load.current(upstream::Limit::kConnections) >= limits.max_connections) {
-    overflow(upstream::Limit::kConnections, limits.max_connections);
-    return false;
-  }
-  if (load.current(upstream::Limit::kPending) >= limits.max_pending) {
-    overflow(upstream::Limit::kPending, limits.max_pending);
-    return false;
-  }
-  return true;
-}
-
-// A 503 that names the limit (Envoy says x-envoy-overloaded), counted by limit.
-void Exchange::overflow(upstream::Limit limit, uint32_t max) {
-  upstream::WorkerServiceLoad& load = service_compiled_->load->worker(worker_.index());
-  load.overflows[static_cast<size_t>(limit)].add();
-  overflow_line_ = "X-Turnout-Overflow: " + std::string(upstream::limitName(limit)) + "\r\n";
-  failLocal(503, "service '" + service_compiled_->source.name + "' is at its " +
-                     std::string(upstream::limitName(limit)) + " limit (" + std::to_string(max) +
-                     ")");
-}
-
-void Exchange::releaseServiceLoad() {
-  if (counted_request_load_) observe::gaugeAdd(service_load_->requests, -1);
-  counted_request_load_ = false;
 }
 
 void Exchange::forward(bool fresh_connection) {
@@ -728,20 +669,6 @@ void Exchange::onClientGone() {
   releaseUpstream(false);
 }
 
-// Successes cost a bounds check in the worker's vector; failures look up the service's
-// thresholds and, past one, ask the health thread for an ejection (rare, so it may lock).
-void Exchange::reportOutcome(health::UpstreamOutcome outcome) {
-  if (outcome_reported_ || endpoint_ == nullptr) return;
-  outcome_reported_ = true;
-  health::OutlierCounts& counts = worker_.outlierCounts();
-  if (outcome == health::UpstreamOutcome::kSuccess) return counts.recordSuccess(endpoint_->id);
-  const route::CompiledService* service = snapshot_->service(*service_);
-  if (service == nullptr) return;
-  const auto reason = counts.recordFailure(endpoint_->id, outcome, service->source.outlier);
-  health::HealthService* health = worker_.settings().health;
-  if (reason && health != nullptr) health->requestEjection(*service_, endpoint_->id, *reason);
-}
-
 void Exchange::releaseUpstream(bool reusable) {
   if (counted_pending_) {
     observe::gaugeAdd(service_load_->pending, -1);
@@ -758,59 +685,6 @@ void Exchange::releaseUpstream(bool reusable) {
   upstream_->detach();
   worker_.pool().release(upstream_, reusable);
   upstream_ = nullptr;
-}
-
-}  // namespace turnout::proxy
-
-namespace turnout::proxy {
-
-// ---- Log ------------------------------------------------------------------------------------
-
-void Exchange::logExchange() {
-  if (status_ < 0) status_ = 499;  // the worker stopped with the request unanswered
-  const uint64_t duration_us = core::monotonicMicros() - started_us_;
-  observe::WorkerMetrics& metrics = worker_.metrics();
-  observe::gaugeAdd(metrics.requests_active, -1);
-  metrics.bytes_in.add(bytes_in_);
-  metrics.bytes_out.add(bytes_out_);
-  if (observe::RouteSeries* series = worker_.seriesOf(route_, target_)) {
-    series->codes[observe::codeSlot(status_)].add();
-    series->request.observe(duration_us);
-    if (upstream_us_ >= 0) series->upstream.observe(static_cast<uint64_t>(upstream_us_));
-  }
-  observe::AccessLog* log = worker_.settings().access_log;
-  if (log != nullptr && log->sampled(worker_.index(), status_)) writeAccessLog(duration_us);
-}
-
-void Exchange::writeAccessLog(uint64_t duration_us) {
-  const char* fault = pending_drop_                ? (fault_delayed_ ? "delay+drop" : "drop")
-                      : pending_abort_status_ != 0 ? (fault_delayed_ ? "delay+abort" : "abort")
-                      : fault_delayed_             ? "delay"
-                                                   : "";
-  observe::AccessRecord record;
-  record.timestamp_ms = observe::wallClockMsAgo(duration_us);
-  record.request_id = request_id_;
-  record.client = client_.peerAddress();
-  record.method = method_;
-  record.path = log_path_;
-  record.host = log_host_;
-  record.status = status_;
-  record.bytes_in = bytes_in_;
-  record.bytes_out = bytes_out_;
-  record.duration_us = duration_us;
-  record.upstream_us = upstream_us_;
-  if (route_ != nullptr) record.route = route_->source.id;
-  record.src = worker_.settings().identity;
-  if (target_ != nullptr) {
-    record.service = target_->service;
-    record.version = target_->version;
-  }
-  if (endpoint_ != nullptr) record.upstream = endpoint_->address;
-  record.fault = fault;
-  record.gremlin_header_name = fault_trigger_name_;
-  record.gremlin_header_val = fault_trigger_value_;
-  record.retries = retried_ ? 1 : 0;
-  worker_.settings().access_log->write(worker_.index(), record);
 }
 
 }  // namespace turnout::proxy

@@ -4,6 +4,8 @@
 // An exchange talks to the client through ClientConnection and to the upstream through an
 // UpstreamConnection borrowed from the worker's pool; routing and balancing come from the
 // snapshot it leased when it started.
+// Files: exchange.cc (the phases and failures), exchange_breakers.cc (circuit-breaker
+// admission), exchange_log.cc (the log phase and what each attempt reports).
 #pragma once
 
 #include <array>
