@@ -27,6 +27,8 @@ LOAD_CPU=${LOAD_CPU:-1}             # wrk and the nginx upstream pinned here
 OUT=${OUT:-/tmp/turnout-observe-$(date -u +%Y%m%d-%H%M%S).tsv}
 MAX_TOTAL_S=${MAX_TOTAL_S:-1200}    # bound on everything after the binaries are ready
 summarize() { python3 "$REPO/bench/lib/cpu_rounds.py" --baseline base "$@"; }
+# shellcheck source=../lib/upstream.sh
+source "$REPO/bench/lib/upstream.sh"
 
 if [[ ${1:-} == --summary ]]; then shift; summarize "$@"; exit 0; fi
 
@@ -101,32 +103,7 @@ for s in socks: s.close()' $((2 + 2 * n)))
 P_V1=${PORTS[0]}; P_V2=${PORTS[1]}
 
 # Upstream: one nginx worker answering a fixed 200 (as bench/policy), pinned to LOAD_CPU.
-mkdir -p "$RUN/nginx-tmp"
-cat >"$RUN/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $RUN/nginx.pid;
-error_log $RUN/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $RUN/nginx-tmp;
-  proxy_temp_path $RUN/nginx-tmp;
-  fastcgi_temp_path $RUN/nginx-tmp;
-  uwsgi_temp_path $RUN/nginx-tmp;
-  scgi_temp_path $RUN/nginx-tmp;
-  server {
-    listen 127.0.0.1:$P_V1;
-    listen 127.0.0.1:$P_V2;
-    location / { default_type text/plain; return 200 "hello \$server_port\n"; }
-  }
-}
-EOF
-taskset -c "$LOAD_CPU" nginx -p "$RUN" -e "$RUN/nginx-error.log" -c "$RUN/nginx.conf" &
-NGINX_PID=$!
+start_nginx_upstream "$RUN" "$LOAD_CPU" "$P_V1" "$P_V2"
 
 # The same plain route for every variant (bench/policy's `plain`).
 cat >"$RUN/config.yaml" <<EOF
@@ -158,13 +135,9 @@ for ((i = 0; i < n; i++)); do
   PID[$v]=$!
 done
 
-# Same request as bench/policy's `plain`: path, 8 headers with Host (wrk adds it).
+# Same request as bench/policy's `plain`: path, bench/lib's COMMON_HEADERS, the sticky Cookie.
 REQ_PATH=/plain/items/42
-COMMON_HEADERS=(-H "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
-  -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-  -H "Accept-Language: en-US,en;q=0.5" -H "Accept-Encoding: gzip, deflate, br"
-  -H "X-Request-Id: 4f8a1c2e-9b3d-4e5f-8a7b-6c5d4e3f2a1b" -H "Connection: keep-alive"
-  -H "Cookie: session=0123456789abcdef; version=v1; theme=dark")
+COMMON_HEADERS+=(-H "Cookie: session=0123456789abcdef; version=v1; theme=dark")
 
 for v in "${variant_list[@]}"; do
   for _ in $(seq 100); do
@@ -216,7 +189,6 @@ print("last log line (%d bytes): %s" % (len(json.dumps(line)), json.dumps(line))
   esac
 done
 
-cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }  # utime stime
 
 # One wrk run on a variant; prints: requests non2xx errors utime_ticks stime_ticks
 run_wrk() {

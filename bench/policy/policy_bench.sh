@@ -19,6 +19,8 @@ MAX_TOTAL_S=${MAX_TOTAL_S:-1200}    # hard bound on the whole run
 # bench/observe (bench/lib/cpu_rounds.py).
 LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)
 summarize() { python3 "$LIB/cpu_rounds.py" --baseline plain "$@"; }
+# shellcheck source=../lib/upstream.sh
+source "$LIB/upstream.sh"
 
 if [[ ${1:-} == --summary ]]; then shift; summarize "$@"; exit 0; fi
 
@@ -57,32 +59,7 @@ print(*[s.getsockname()[1] for s in socks])
 for s in socks: s.close()')
 
 # Upstream: one nginx worker answering a fixed 200 on two ports (v1, v2), same length on both.
-mkdir -p "$RUN/nginx-tmp"
-cat >"$RUN/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $RUN/nginx.pid;
-error_log $RUN/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $RUN/nginx-tmp;
-  proxy_temp_path $RUN/nginx-tmp;
-  fastcgi_temp_path $RUN/nginx-tmp;
-  uwsgi_temp_path $RUN/nginx-tmp;
-  scgi_temp_path $RUN/nginx-tmp;
-  server {
-    listen 127.0.0.1:$P_V1;
-    listen 127.0.0.1:$P_V2;
-    location / { default_type text/plain; return 200 "hello \$server_port\n"; }
-  }
-}
-EOF
-taskset -c "$LOAD_CPU" nginx -p "$RUN" -e "$RUN/nginx-error.log" -c "$RUN/nginx.conf" &
-NGINX_PID=$!
+start_nginx_upstream "$RUN" "$LOAD_CPU" "$P_V1" "$P_V2"
 
 # The issue's route model. `policy` as specified; `policy-nosticky` is the same without the sticky
 # cookie, so its selectors run on every request (a valid sticky cookie skips them).
@@ -127,11 +104,7 @@ OTHER_COOKIE="session=0123456789abcdef; theme=dark"
 path_of() { case $1 in plain) echo /plain/items/42 ;; policy | policy-nocookie) echo /policy/items/42 ;;
   policy-nosticky) echo /policy-nosticky/items/42 ;; *) echo "unknown route $1" >&2; exit 1 ;; esac; }
 cookie_of() { [[ $1 == policy-nocookie ]] && echo "$OTHER_COOKIE" || echo "$STICKY_COOKIE"; }
-# 8 request headers with Host (wrk adds it), none of the selector or fault triggers.
-COMMON_HEADERS=(-H "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
-  -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-  -H "Accept-Language: en-US,en;q=0.5" -H "Accept-Encoding: gzip, deflate, br"
-  -H "X-Request-Id: 4f8a1c2e-9b3d-4e5f-8a7b-6c5d4e3f2a1b" -H "Connection: keep-alive")
+# Requests carry bench/lib's COMMON_HEADERS (none of the selector or fault triggers) and a Cookie.
 
 for _ in $(seq 100); do
   curl -s -o /dev/null --max-time 1 "$BASE/plain/" && break
@@ -152,15 +125,14 @@ for route in $ROUTES; do
   [[ $setc == "$want" ]] || { echo "unexpected Set-Cookie count on $route" >&2; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14, $15}' "/proc/$TURNOUT_PID/stat"; }  # utime stime
 
 # One wrk run; prints: requests non2xx errors utime_ticks stime_ticks
 run_wrk() {
   local route=$1 secs=$2 u0 s0 u1 s1 out
-  read -r u0 s0 < <(cpu_ticks)
+  read -r u0 s0 < <(cpu_ticks "$TURNOUT_PID")
   out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s "${COMMON_HEADERS[@]}" \
     -H "Cookie: $(cookie_of "$route")" "$BASE$(path_of "$route")")
-  read -r u1 s1 < <(cpu_ticks)
+  read -r u1 s1 < <(cpu_ticks "$TURNOUT_PID")
   local req non2xx errs
   req=$(awk '/requests in/ {print $1}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
