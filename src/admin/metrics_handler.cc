@@ -61,7 +61,7 @@ void renderConfigMetrics(const control::ControlPlane& control, std::string& out)
 void renderServiceLoadMetrics(std::string& out) {
   std::string active, overflows;
   const upstream::Limit kLimits[] = {upstream::Limit::kRequests, upstream::Limit::kPending,
-                                     upstream::Limit::kConnections};
+                                     upstream::Limit::kConnections, upstream::Limit::kRetries};
   upstream::forEachServiceLoad([&](const std::string& name, const upstream::ServiceLoad& load) {
     for (upstream::Limit limit : kLimits) {
       std::string labels;
@@ -75,8 +75,11 @@ void renderServiceLoadMetrics(std::string& out) {
                               "What each circuit breaker of a service counts now, by limit.",
                               "gauge");
   out += active;
-  observe::appendMetricHeader(out, "turnout_circuit_breaker_overflows_total",
-                              "Requests answered 503 because a service was at a limit.", "counter");
+  observe::appendMetricHeader(
+      out, "turnout_circuit_breaker_overflows_total",
+      "Requests answered 503 because a service was at a limit (retry_budget: "
+      "retries not made because the budget was spent).",
+      "counter");
   out += overflows;
 }
 

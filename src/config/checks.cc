@@ -189,6 +189,10 @@ void checkCircuitBreakers(const CircuitBreakers& breakers, const std::string& pa
   checkRange(breakers.max_connections, 1, kMax, fieldPath(path, "max_connections"), errors);
   checkRange(breakers.max_pending, 1, kMax, fieldPath(path, "max_pending"), errors);
   checkRange(breakers.max_requests, 1, kMax, fieldPath(path, "max_requests"), errors);
+  checkRange(breakers.retry_budget_percent, 0, 100, fieldPath(path, "retry_budget_percent"),
+             errors);
+  checkRange(breakers.min_retry_concurrency, 0, kMax, fieldPath(path, "min_retry_concurrency"),
+             errors);
 }
 
 void checkHash(const Service& service, const std::string& path, std::vector<Error>& errors) {

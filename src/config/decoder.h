@@ -386,11 +386,17 @@ class Decoder {
   }
 
   void circuitBreakers(const Node& node, const std::string& path, CircuitBreakers& out) {
-    fields(node, path, {"max_connections", "max_pending", "max_requests"},
+    fields(node, path,
+           {"max_connections", "max_pending", "max_requests", "retry_budget_percent",
+            "min_retry_concurrency"},
            [&](std::string_view key, const Node& value, const std::string& field) {
              if (key == "max_connections") count(value, field, 1, out.max_connections);
              if (key == "max_pending") count(value, field, 1, out.max_pending);
              if (key == "max_requests") count(value, field, 1, out.max_requests);
+             if (key == "retry_budget_percent") {
+               integer(value, field, 0, 100, out.retry_budget_percent);
+             }
+             if (key == "min_retry_concurrency") count(value, field, 0, out.min_retry_concurrency);
            });
   }
 

@@ -282,6 +282,8 @@ void appendCircuitBreakers(std::string& out, const CircuitBreakers& breakers) {
   appendNumber(out += '{', "max_connections", breakers.max_connections, true);
   appendNumber(out, "max_pending", breakers.max_pending);
   appendNumber(out, "max_requests", breakers.max_requests);
+  appendNumber(out, "retry_budget_percent", breakers.retry_budget_percent);
+  appendNumber(out, "min_retry_concurrency", breakers.min_retry_concurrency);
   out += '}';
 }
 

@@ -63,6 +63,10 @@ struct CircuitBreakers {
   uint32_t max_connections = 1024;  // upstream connections open, pooled included
   uint32_t max_pending = 1024;      // requests waiting for a connection
   uint32_t max_requests = 1024;     // requests in flight
+  // The retry budget (Envoy's): retries in flight may be this share of the requests in flight
+  // to the service, and at least min_retry_concurrency whatever the share.
+  uint32_t retry_budget_percent = 20;
+  uint32_t min_retry_concurrency = 3;
 
   bool operator==(const CircuitBreakers&) const = default;
 };

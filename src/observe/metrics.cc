@@ -18,6 +18,22 @@ std::string seriesId(std::string_view route, std::string_view service, std::stri
 
 }  // namespace
 
+std::string_view retryReasonName(RetryReason reason) {
+  switch (reason) {
+    case RetryReason::kConnectFailure:
+      return "connect_failure";
+    case RetryReason::kReset:
+      return "reset";
+    case RetryReason::kPerTryTimeout:
+      return "per_try_timeout";
+    case RetryReason::kStatus:
+      return "status";
+    case RetryReason::kStaleConnection:
+      return "stale_connection";
+  }
+  return "";
+}
+
 // Label values escaped as the text format wants: backslash, double quote and newline.
 void appendLabel(std::string& out, std::string_view name, std::string_view value, bool first) {
   if (!first) out += ',';
@@ -226,14 +242,15 @@ void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std:
                      "Time from sending a request upstream to its response head, by route.",
                      "histogram");
   appendHistogram(out, "turnout_upstream_duration_seconds", upstream_by_route);
-  uint64_t active = 0, connections = 0, in = 0, sent = 0, upstream = 0, retries = 0;
+  uint64_t active = 0, connections = 0, in = 0, sent = 0, upstream = 0;
+  std::array<uint64_t, kRetryReasonCount> retries{};
   for (const WorkerMetrics* worker : workers) {
     active += worker->requests_active.get();
     connections += worker->connections_active.get();
     in += worker->bytes_in.get();
     sent += worker->bytes_out.get();
     upstream += worker->upstream_connections_active.get();
-    retries += worker->retries.get();
+    for (size_t r = 0; r < kRetryReasonCount; ++r) retries[r] += worker->retries[r].get();
   }
   appendMetricHeader(out, "turnout_requests_active", "Requests in flight.", "gauge");
   out.append("turnout_requests_active ").append(std::to_string(active)).append("\n");
@@ -242,9 +259,13 @@ void renderRequestMetrics(const std::vector<const WorkerMetrics*>& workers, std:
   appendMetricHeader(out, "turnout_upstream_connections_active",
                      "Upstream connections open, in use or idle in a pool.", "gauge");
   out.append("turnout_upstream_connections_active ").append(std::to_string(upstream)).append("\n");
-  appendMetricHeader(out, "turnout_retries_total", "Requests sent again to an upstream.",
+  appendMetricHeader(out, "turnout_retries_total", "Requests sent again to an upstream, by reason.",
                      "counter");
-  out.append("turnout_retries_total ").append(std::to_string(retries)).append("\n");
+  for (size_t r = 0; r < kRetryReasonCount; ++r) {
+    out.append("turnout_retries_total");
+    appendLabels(out, {{"reason", retryReasonName(static_cast<RetryReason>(r))}});
+    out.append(" ").append(std::to_string(retries[r])).append("\n");
+  }
   appendMetricHeader(out, "turnout_received_bytes_total", "Request bytes read from clients.",
                      "counter");
   out.append("turnout_received_bytes_total ").append(std::to_string(in)).append("\n");

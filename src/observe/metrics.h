@@ -57,6 +57,17 @@ size_t codeSlot(int status);
 std::string codeLabel(size_t slot);  // "404", or "5xx" for an untracked 5xx
 std::string codeClass(size_t slot);  // "4xx"
 
+// Why a request was sent upstream again (turnout_retries_total's reason label).
+enum class RetryReason : uint8_t {
+  kConnectFailure,   // the endpoint could not be reached
+  kReset,            // the connection ended before a response head
+  kPerTryTimeout,    // no response head within the per-try timeout
+  kStatus,           // a status the route retries
+  kStaleConnection,  // a pooled connection the upstream had closed (same endpoint, once)
+};
+inline constexpr size_t kRetryReasonCount = 5;
+std::string_view retryReasonName(RetryReason reason);
+
 struct SeriesKey {
   std::string route;
   std::string service;
@@ -95,7 +106,7 @@ class WorkerMetrics {
   ShardCounter bytes_in;            // request bytes read from clients
   ShardCounter bytes_out;           // response bytes written to clients
   ShardCounter upstream_connections_active;  // gauge: upstream connections open (pooled too)
-  ShardCounter retries;                      // requests sent again to an upstream
+  std::array<ShardCounter, kRetryReasonCount> retries;  // requests sent again, by RetryReason
 
   static constexpr size_t kChunk = 256;
   static constexpr size_t kMaxSeries = kChunk * 1024;  // 262,144 series per worker

@@ -17,12 +17,6 @@ namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-bool isIdempotentWithoutBody(std::string_view method, http::BodyFraming framing) {
-  if (framing != http::BodyFraming::kNone) return false;
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
-}
-
 }  // namespace
 
 Exchange::Exchange(ClientConnection& client, const http::RequestHead& head)
@@ -85,6 +79,7 @@ void Exchange::start(const http::RequestHead& head) {
   const route::CompiledRoute* route = routeRequest(head);
   if (route == nullptr) return failLocal(404, "no route matches this request");
   route_ = route;
+  noteRetryRules(*route);
   timeout_ms_ = route->source.timeout_ms;
   keep_client_host_ = route->source.keep_host;
   if (const config::DirectResponse& direct = route->source.direct_response; direct.status != 0) {
@@ -126,6 +121,10 @@ void Exchange::start(const http::RequestHead& head) {
 
 void Exchange::proceedToUpstream() {
   if (!admitToService()) return;
+  attemptUpstream();
+}
+
+void Exchange::attemptUpstream() {
   endpoint_ = pickEndpoint(*endpoints_);
   if (endpoint_ == nullptr) return failLocal(503, "no healthy endpoint for this service");
   if (!endpoint_->unresolved.empty()) {
@@ -263,8 +262,9 @@ void Exchange::forward(bool fresh_connection) {
                                      this, fresh_connection);
   if (upstream_ == nullptr) {
     reportOutcome(health::UpstreamOutcome::kConnectFailure);
-    return upstreamFailed(502, std::string("cannot connect to upstream ") + endpoint_->address +
-                                   ": " + std::strerror(errno));
+    return attemptFailed(route::AttemptFailure::kConnect, 502,
+                         std::string("cannot connect to upstream ") + endpoint_->address + ": " +
+                             std::strerror(errno));
   }
   head_written_ = false;
   if (upstream_->connected()) {
@@ -284,7 +284,8 @@ void Exchange::onUpstreamConnected() {
     counted_pending_ = false;
   }
   armRequestTimer();
-  if (expect_continue_ && !request_done_ && !request_body_started_) {
+  if (expect_continue_ && !request_done_ && !request_body_started_ && !continue_sent_) {
+    continue_sent_ = true;
     bytes_out_ += kContinue.size();
     client_.send(kContinue);
   }
@@ -294,8 +295,13 @@ void Exchange::onUpstreamConnected() {
 void Exchange::pumpRequestBody() {
   core::Buffer& in = client_.in();
   const size_t limit = worker_.settings().max_buffered_bytes;
+  constexpr std::string_view kBroke = "upstream connection broke while sending the request";
+  // Another attempt sends first what the client sent so far.
+  if (!head_written_ && !replay_body_.empty() && !writeUpstream(replay_body_)) {
+    return attemptFailed(route::AttemptFailure::kReset, 502, kBroke);
+  }
   if (!head_written_ && (request_done_ || in.empty()) && !writeUpstream({})) {
-    return upstreamFailed(502, "upstream connection broke while sending the request");
+    return attemptFailed(route::AttemptFailure::kReset, 502, kBroke);
   }
   while (!request_done_ && upstream_ != nullptr && upstream_->pendingOutput() < limit) {
     if (in.empty()) {
@@ -318,8 +324,9 @@ void Exchange::pumpRequestBody() {
       request_done_ = status == http::ParseStatus::kComplete;
     }
     if (!writeUpstream(in.view().substr(0, take))) {
-      return upstreamFailed(502, "upstream connection broke while sending the request");
+      return attemptFailed(route::AttemptFailure::kReset, 502, kBroke);
     }
+    keepForReplay(in.view().substr(0, take));
     bytes_in_ += take;
     in.consume(take);
     if (phase_ == Phase::kWaitingHead) armRequestTimer();  // progress, or the body is complete
@@ -353,16 +360,23 @@ bool Exchange::writeClient(std::string_view body) {
   return ok;
 }
 
-// The route timeout runs from the end of the request (as Envoy's does); while the body is
-// still coming, the client's progress is what is timed.
+// The route timeout runs from the end of the request (as Envoy's does) and covers every
+// attempt; each attempt may have a shorter per-try timeout. While the body is still coming,
+// the client's progress is what is timed.
 void Exchange::armRequestTimer() {
-  timer_.arm(worker_.loop().timers(),
-             request_done_ ? timeout_ms_ : worker_.settings().body_timeout_ms);
+  core::TimerWheel& wheel = worker_.loop().timers();
+  if (!request_done_) return timer_.arm(wheel, worker_.settings().body_timeout_ms);
+  const uint64_t now = wheel.nowMs();
+  if (deadline_ms_ == 0) deadline_ms_ = now + timeout_ms_;
+  const uint64_t left = deadline_ms_ > now ? deadline_ms_ - now : 0;
+  const uint32_t per_try = retry_rules_ != nullptr ? retry_rules_->perTryTimeoutMs() : 0;
+  timer_.arm(wheel, per_try != 0 ? std::min<uint64_t>(per_try, left) : left);
 }
 
 void Exchange::onClientData() {
   if (phase_ == Phase::kTunnel) return pumpTunnel();
-  if (phase_ == Phase::kDelaying) return;  // the body waits in the buffer until the delay ends
+  // The body waits in the buffer until the delay or the back-off ends.
+  if (phase_ == Phase::kDelaying || phase_ == Phase::kBackingOff) return;
   if (!request_done_) {
     if (phase_ != Phase::kConnecting) pumpRequestBody();
     return;
@@ -392,8 +406,8 @@ void Exchange::readResponse() {
     if (client_.pendingOutput() >= limit) return;  // resume in onClientDrained
     const ssize_t n = upstream_->read();
     if (n == -2) {
-      reportOutcome(health::UpstreamOutcome::kConnectFailure);  // reset before the answer
-      return upstreamFailed(502, "upstream connection error");
+      reportOutcome(health::UpstreamOutcome::kConnectFailure);  // reset
+      return attemptFailed(route::AttemptFailure::kReset, 502, "upstream connection error");
     }
     if (phase_ != Phase::kRelayingBody && !handleResponseHead()) return;
     relayResponseBody();  // also completes an empty body at once
@@ -410,14 +424,16 @@ bool Exchange::handleResponseHead() {
         http::parseResponseHead(in.view(), worker_.settings().limits, method_, response_, error);
     if (status == http::ParseStatus::kError) {
       reportOutcome(health::UpstreamOutcome::kGatewayFailure);
-      upstreamFailed(502, std::string("invalid response from upstream: ") + error.reason);
+      attemptFailed(route::AttemptFailure::kReset, 502,
+                    std::string("invalid response from upstream: ") + error.reason);
       return false;
     }
     if (status == http::ParseStatus::kIncomplete) {
       if (upstream_->eof()) {
         if (in.empty() && retryOnFreshConnection()) return false;
         reportOutcome(health::UpstreamOutcome::kConnectFailure);
-        upstreamFailed(502, "upstream closed the connection before answering");
+        attemptFailed(route::AttemptFailure::kReset, 502,
+                      "upstream closed the connection before answering");
         return false;
       }
       return false;
@@ -430,8 +446,9 @@ bool Exchange::handleResponseHead() {
   }
   upstream_us_ = static_cast<int64_t>(core::monotonicMicros() - upstream_sent_us_);
   observeUpstreamLatency(/*failed=*/false);
-  status_ = response_.status;
   reportOutcome(health::outcomeOfStatus(response_.status));
+  if (retryResponse()) return false;
+  status_ = response_.status;
   if (response_.status == 101) {
     if (!wants_upgrade_) {
       upstreamFailed(502, "upstream switched protocols without being asked");
@@ -619,14 +636,15 @@ void Exchange::upstreamFailed(int status, std::string_view reason) {
 }
 
 bool Exchange::retryOnFreshConnection() {
-  // A pooled connection the upstream closed just as we reused it: replay the head once on a
-  // new connection, but only when nothing of the body went out and the method is safe to repeat.
-  if (retried_ || upstream_ == nullptr || !upstream_->reused() ||
-      !isIdempotentWithoutBody(method_, request_framing_)) {
+  // A pooled connection the upstream closed just as we reused it: send the request once more
+  // on a new connection to the same endpoint, when the method is safe to repeat and nothing of
+  // its body is lost. Not one of the route's retries: the endpoint did nothing wrong.
+  if (stale_retried_ || upstream_ == nullptr || !upstream_->reused() || !canReplay()) {
     return false;
   }
-  retried_ = true;
-  worker_.metrics().retries.add();
+  stale_retried_ = true;
+  ++retries_;
+  worker_.metrics().retries[static_cast<size_t>(observe::RetryReason::kStaleConnection)].add();
   upstream_->close();
   upstream_ = nullptr;
   forward(/*fresh_connection=*/true);
@@ -636,23 +654,33 @@ bool Exchange::retryOnFreshConnection() {
 void Exchange::onUpstreamError(int err) {
   if (phase_ == Phase::kConnecting) {
     reportOutcome(health::UpstreamOutcome::kConnectFailure);
-    return upstreamFailed(502, std::string("cannot connect to upstream ") + endpoint_->address +
-                                   ": " + std::strerror(err));
+    return attemptFailed(route::AttemptFailure::kConnect, 502,
+                         std::string("cannot connect to upstream ") + endpoint_->address + ": " +
+                             std::strerror(err));
   }
   if (!response_started_ && upstream_->in().empty() && retryOnFreshConnection()) return;
   reportOutcome(health::UpstreamOutcome::kConnectFailure);  // reset
-  upstreamFailed(502, std::string("upstream connection error: ") + std::strerror(err));
+  attemptFailed(route::AttemptFailure::kReset, 502,
+                std::string("upstream connection error: ") + std::strerror(err));
 }
 
 void Exchange::onTimer() {
   switch (phase_) {
     case Phase::kConnecting:
       reportOutcome(health::UpstreamOutcome::kConnectFailure);
-      return upstreamFailed(504, "timed out connecting to upstream " + endpoint_->address);
+      return attemptFailed(route::AttemptFailure::kConnect, 504,
+                           "timed out connecting to upstream " + endpoint_->address);
     case Phase::kWaitingHead:
       reportOutcome(health::UpstreamOutcome::kGatewayFailure);  // Envoy counts a timeout as a 504
+      if (perTryTimedOut()) {
+        return attemptFailed(route::AttemptFailure::kTimeout, 504,
+                             "upstream did not answer within the per-try timeout (" +
+                                 std::to_string(retry_rules_->perTryTimeoutMs()) + " ms)");
+      }
       return upstreamFailed(
           504, "upstream did not answer within " + std::to_string(timeout_ms_) + " ms");
+    case Phase::kBackingOff:
+      return retryNow();
     case Phase::kRelayingBody:
       return upstreamFailed(504, "upstream stopped sending the response body");
     case Phase::kDelaying:

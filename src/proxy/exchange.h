@@ -1,11 +1,16 @@
 // One request and its response, proxied. The phases run top to bottom:
-//   route -> pick version -> faults -> pick endpoint -> forward head -> stream request body
-//   -> relay response head -> relay response body (or tunnel after a 101) -> finish.
+//   route -> pick version -> faults -> [pick endpoint -> forward head -> stream request body
+//   -> response head] x attempts -> relay response body (or tunnel after a 101) -> finish.
+// An attempt that fails before its response head, or answers a status the route retries, is
+// made again on another endpoint after a back-off, while the route's retry rules, the
+// service's retry budget and the route's timeout allow (exchange_retry.cc). Faults come before
+// the attempts: an injected abort never reaches them and is never retried.
 // An exchange talks to the client through ClientConnection and to the upstream through an
 // UpstreamConnection borrowed from the worker's pool; routing and balancing come from the
 // snapshot it leased when it started.
-// Files: exchange.cc (the phases and failures), exchange_breakers.cc (circuit-breaker
-// admission), exchange_log.cc (the log phase and what each attempt reports).
+// Files: exchange.cc (the phases and failures), exchange_retry.cc (further attempts),
+// exchange_breakers.cc (circuit-breaker and retry-budget admission), exchange_log.cc (the log phase
+// and what each attempt reports).
 #pragma once
 
 #include <array>
@@ -42,7 +47,8 @@ class Exchange final : public upstream::UpstreamUser {
 
  private:
   enum class Phase : uint8_t {
-    kDelaying,  // an injected delay runs; nothing is upstream yet
+    kDelaying,    // an injected delay runs; nothing is upstream yet
+    kBackingOff,  // waiting to try again; nothing is upstream
     kConnecting,
     kWaitingHead,
     kRelayingBody,
@@ -60,10 +66,12 @@ class Exchange final : public upstream::UpstreamUser {
   void endFaults();
   void stopDelaying();
   void proceedToUpstream();
+  void attemptUpstream();  // pick an endpoint and forward: once per attempt
   // Circuit breakers: false (and a 503 sent) when the service is at one of its limits.
   bool admitToService();
   bool admitNewConnection();
   void overflow(upstream::Limit limit, uint32_t max);
+  bool admitRetry();
   void releaseServiceLoad();
   const route::Endpoint* pickEndpoint(const route::EndpointSet& set);
   void observeUpstreamLatency(bool failed);
@@ -87,6 +95,18 @@ class Exchange final : public upstream::UpstreamUser {
   void failLocal(int status, std::string_view reason);
   void upstreamFailed(int status, std::string_view reason);
   bool retryOnFreshConnection();
+
+  // Retries (exchange_retry.cc).
+  void noteRetryRules(const route::CompiledRoute& route);
+  // An attempt failed: tried again when it had no response head yet and the rules allow,
+  // otherwise the client gets `status`.
+  void attemptFailed(route::AttemptFailure failure, int status, std::string_view reason);
+  bool retryResponse();  // true when a response head's status is retried instead of relayed
+  bool retryAfter(observe::RetryReason reason);
+  void retryNow();
+  bool canReplay() const;
+  void keepForReplay(std::string_view body);
+  bool perTryTimedOut() const;
   void onTimer();
   void releaseUpstream(bool reusable);
   // Outlier detection: counts what the upstream attempt came to, once per exchange.
@@ -105,9 +125,10 @@ class Exchange final : public upstream::UpstreamUser {
   bool wants_json_ = false;
   bool wants_upgrade_ = false;
   bool expect_continue_ = false;
-  std::string upstream_head_;  // kept until the response starts, to replay on a stale connection
+  std::string upstream_head_;  // kept until the response starts, to send again on a retry
   bool head_written_ = false;
-  std::string client_head_;  // response head waiting to go out with the first body bytes
+  bool continue_sent_ = false;  // our "100 Continue" went to the client
+  std::string client_head_;     // response head waiting to go out with the first body bytes
   uint32_t timeout_ms_ = 15000;
 
   // Request body.
@@ -134,6 +155,16 @@ class Exchange final : public upstream::UpstreamUser {
   bool counted_pending_ = false;
   std::string overflow_line_;  // the header of a breaker's 503
 
+  // Retries: the route's rules, and what another attempt needs.
+  const route::RetryRules* retry_rules_ = nullptr;  // in the lease; null when the route has none
+  bool replayable_ = false;    // the rules may resend this method, and its body so far is kept
+  std::string replay_body_;    // request body bytes sent upstream so far, while replayable_
+  uint32_t retries_ = 0;       // attempts after the first, the stale-connection one included
+  uint32_t rule_retries_ = 0;  // ... of which the route's rules made
+  bool stale_retried_ = false;
+  bool counted_retry_ = false;  // in the service's retry gauge (its budget)
+  uint64_t deadline_ms_ = 0;    // the route's timeout over every attempt (0 = not started)
+
   // Upstream.
   uint64_t request_hash_ = 0;  // ring_hash, maglev: the request's key
   // Endpoints this request was sent to, which a new pick avoids (retries: another endpoint).
@@ -143,7 +174,6 @@ class Exchange final : public upstream::UpstreamUser {
   const std::string* service_ = nullptr;  // the picked target's service, in the leased snapshot
   upstream::UpstreamConnection* upstream_ = nullptr;
   bool counted_active_ = false;
-  bool retried_ = false;
   bool outcome_reported_ = false;
   Phase phase_ = Phase::kConnecting;
 

@@ -1,5 +1,6 @@
 // The circuit breakers of an exchange's service: whether it may go upstream at all
-// (max_requests) and whether it may open a new connection (max_connections, max_pending).
+// (max_requests), whether it may open a new connection (max_connections, max_pending) and
+// whether it may retry (the retry budget).
 #include "proxy/client_connection.h"
 #include "proxy/exchange.h"
 
@@ -44,9 +45,28 @@ void Exchange::overflow(upstream::Limit limit, uint32_t max) {
                      ")");
 }
 
+// The retry budget is checked at an exchange's first retry; from then on it counts as one
+// retry in flight until it ends, whatever its further attempts. Over budget, the request is
+// not failed: the attempt it has is what the client gets.
+bool Exchange::admitRetry() {
+  if (counted_retry_) return true;
+  upstream::ServiceLoad& load = *service_compiled_->load;
+  if (!route::retryBudgetAllows(load.current(upstream::Limit::kRetries),
+                                load.current(upstream::Limit::kRequests),
+                                service_compiled_->source.circuit_breakers)) {
+    service_load_->overflows[static_cast<size_t>(upstream::Limit::kRetries)].add();
+    return false;
+  }
+  observe::gaugeAdd(service_load_->retries, 1);
+  counted_retry_ = true;
+  return true;
+}
+
 void Exchange::releaseServiceLoad() {
   if (counted_request_load_) observe::gaugeAdd(service_load_->requests, -1);
   counted_request_load_ = false;
+  if (counted_retry_) observe::gaugeAdd(service_load_->retries, -1);
+  counted_retry_ = false;
 }
 
 }  // namespace turnout::proxy

@@ -82,7 +82,7 @@ void Exchange::writeAccessLog(uint64_t duration_us) {
   record.fault = fault;
   record.gremlin_header_name = fault_trigger_name_;
   record.gremlin_header_val = fault_trigger_value_;
-  record.retries = retried_ ? 1 : 0;
+  record.retries = retries_;
   worker_.settings().access_log->write(worker_.index(), record);
 }
 

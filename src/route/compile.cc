@@ -191,6 +191,7 @@ std::unique_ptr<CompiledRoute> compileRoute(const config::Route& source,
   auto route = std::make_unique<CompiledRoute>();
   route->series = SeriesCache(worker_count);
   route->source = source;
+  route->retries = RetryRules(source.retries);
   compileHost(source.match.host, *route);
   for (const auto& [name, pattern] : source.match.headers) {
     route->headers.emplace_back(name, compilePattern(pattern));

@@ -25,6 +25,7 @@
 #include "config/model.h"
 #include "http/message.h"
 #include "route/balancer.h"
+#include "route/retry_rules.h"
 #include "upstream/service_load.h"
 
 namespace re2 {
@@ -146,6 +147,7 @@ struct CompiledRoute {
   std::vector<CompiledFault> faults;  // only those whose source is this proxy's identity
   uint64_t rank = 0;                  // position in the global match order (lower wins)
   SeriesCache series;                 // requests answered before a target was picked
+  RetryRules retries;
 
   ~CompiledRoute();
   // path_prefix or path_separated_prefix, whichever is set ("" for none).

@@ -29,6 +29,8 @@ std::string_view limitName(Limit limit) {
       return "max_pending";
     case Limit::kConnections:
       return "max_connections";
+    case Limit::kRetries:
+      return "retry_budget";
   }
   return "";
 }
@@ -41,9 +43,10 @@ uint64_t ServiceLoad::current(Limit limit) const {
   uint64_t sum = 0;  // gauges go down by adding 2^64 - 1: the sum wraps back to the count
   for (uint32_t w = 0; w < worker_count_; ++w) {
     const WorkerServiceLoad& load = workers_[w];
-    sum += limit == Limit::kRequests  ? load.requests.get()
-           : limit == Limit::kPending ? load.pending.get()
-                                      : load.connections.get();
+    sum += limit == Limit::kRequests      ? load.requests.get()
+           : limit == Limit::kPending     ? load.pending.get()
+           : limit == Limit::kConnections ? load.connections.get()
+                                          : load.retries.get();
   }
   return asSigned(sum) < 0 ? 0 : sum;  // a worker's decrement seen before its increment
 }

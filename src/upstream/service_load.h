@@ -16,15 +16,19 @@
 
 namespace turnout::upstream {
 
-// The limits a request can overflow, in the order they are checked.
-enum class Limit : uint8_t { kRequests, kPending, kConnections };
-std::string_view limitName(Limit limit);  // "max_requests", "max_pending", "max_connections"
+// The limits a request can overflow, in the order they are checked. kRetries is the retry
+// budget: overflowing it does not fail the request, it only ends its retries.
+enum class Limit : uint8_t { kRequests, kPending, kConnections, kRetries };
+inline constexpr size_t kLimitCount = 4;
+// "max_requests", "max_pending", "max_connections", "retry_budget"
+std::string_view limitName(Limit limit);
 
 struct alignas(64) WorkerServiceLoad {
   observe::ShardCounter requests;     // gauge: requests in flight
   observe::ShardCounter pending;      // gauge: requests waiting for a new connection
   observe::ShardCounter connections;  // gauge: upstream connections this service opened
-  std::array<observe::ShardCounter, 3> overflows;  // by Limit
+  observe::ShardCounter retries;      // gauge: requests in flight that were retried
+  std::array<observe::ShardCounter, kLimitCount> overflows;  // by Limit
 };
 
 class ServiceLoad {
