@@ -131,10 +131,19 @@ void Exchange::attemptUpstream() {
     return failLocal(
         502, "cannot resolve backend " + endpoint_->hostname + ": " + endpoint_->unresolved);
   }
-  if (!endpoint_->hostname.empty() && !keep_client_host_) {
-    replaceUpstreamHost(upstream_head_, endpoint_->hostname);
-  }
+  if (!keep_client_host_) setUpstreamHost();
   forward();
+}
+
+// A DNS-named backend gets its own name as Host, an IP endpoint the client's: a retry may go
+// from one kind to the other.
+void Exchange::setUpstreamHost() {
+  if (!endpoint_->hostname.empty()) {
+    std::string previous = replaceUpstreamHost(upstream_head_, endpoint_->hostname);
+    if (!client_host_) client_host_ = std::move(previous);
+  } else if (client_host_) {
+    replaceUpstreamHost(upstream_head_, *client_host_);
+  }
 }
 
 const route::CompiledRoute* Exchange::routeRequest(const http::RequestHead& head) {
@@ -255,11 +264,13 @@ bool Exchange::bufferedBodyIsWellFormed() {
 
 void Exchange::forward(bool fresh_connection) {
   phase_ = Phase::kConnecting;
-  const bool opens = fresh_connection || !worker_.pool().hasIdle(endpoint_->id);
-  if (opens && !admitNewConnection()) return;
+  upstream::UpstreamPool& pool = worker_.pool();
   if (upstream_sent_us_ == 0) upstream_sent_us_ = core::monotonicMicros();
-  upstream_ = worker_.pool().acquire(endpoint_->id, endpoint_->sockaddr, endpoint_->sockaddr_len,
-                                     this, fresh_connection);
+  if (!fresh_connection) upstream_ = pool.takeIdle(endpoint_->id, this);
+  if (upstream_ == nullptr) {
+    if (!admitNewConnection()) return;  // the breakers check new connections only
+    upstream_ = pool.connect(endpoint_->id, endpoint_->sockaddr, endpoint_->sockaddr_len, this);
+  }
   if (upstream_ == nullptr) {
     reportOutcome(health::UpstreamOutcome::kConnectFailure);
     return attemptFailed(route::AttemptFailure::kConnect, 502,
@@ -279,10 +290,7 @@ void Exchange::forward(bool fresh_connection) {
 
 void Exchange::onUpstreamConnected() {
   phase_ = Phase::kWaitingHead;
-  if (counted_pending_) {
-    observe::gaugeAdd(service_load_->pending, -1);
-    counted_pending_ = false;
-  }
+  stopPending();
   armRequestTimer();
   if (expect_continue_ && !request_done_ && !request_body_started_ && !continue_sent_) {
     continue_sent_ = true;
@@ -698,10 +706,7 @@ void Exchange::onClientGone() {
 }
 
 void Exchange::releaseUpstream(bool reusable) {
-  if (counted_pending_) {
-    observe::gaugeAdd(service_load_->pending, -1);
-    counted_pending_ = false;
-  }
+  stopPending();
   if (counted_active_) {
     auto& active = worker_.activeByEndpoint();
     if (endpoint_ != nullptr && endpoint_->id < active.size() && active[endpoint_->id] > 0) {

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,11 +68,13 @@ class Exchange final : public upstream::UpstreamUser {
   void stopDelaying();
   void proceedToUpstream();
   void attemptUpstream();  // pick an endpoint and forward: once per attempt
+  void setUpstreamHost();
   // Circuit breakers: false (and a 503 sent) when the service is at one of its limits.
   bool admitToService();
   bool admitNewConnection();
   void overflow(upstream::Limit limit, uint32_t max);
   bool admitRetry();
+  void stopPending();
   void releaseServiceLoad();
   const route::Endpoint* pickEndpoint(const route::EndpointSet& set);
   void observeUpstreamLatency(bool failed);
@@ -141,8 +144,9 @@ class Exchange final : public upstream::UpstreamUser {
   // Version selection and faults.
   const route::EndpointSet* endpoints_ = nullptr;  // of the picked version, in the lease
   bool keep_client_host_ = false;  // the route keeps the client's Host for DNS-named backends
-  std::string response_lines_;     // sticky cookie line(s) for the response head
-  bool delaying_ = false;          // counted in faultCounters().active_delays
+  std::optional<std::string> client_host_;  // set once a backend's name replaced it
+  std::string response_lines_;              // sticky cookie line(s) for the response head
+  bool delaying_ = false;                   // counted in faultCounters().active_delays
   uint32_t pending_abort_status_ = 0;
   bool pending_drop_ = false;
   std::string fault_trigger_name_;  // the header that triggered a fault (access log)

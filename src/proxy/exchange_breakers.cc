@@ -62,6 +62,13 @@ bool Exchange::admitRetry() {
   return true;
 }
 
+// The exchange no longer waits for a new connection (max_pending).
+void Exchange::stopPending() {
+  if (!counted_pending_) return;
+  observe::gaugeAdd(service_load_->pending, -1);
+  counted_pending_ = false;
+}
+
 void Exchange::releaseServiceLoad() {
   if (counted_request_load_) observe::gaugeAdd(service_load_->requests, -1);
   counted_request_load_ = false;

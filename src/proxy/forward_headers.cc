@@ -48,14 +48,16 @@ std::string_view findHeader(const std::vector<http::HeaderField>& headers, std::
   return {};
 }
 
-void replaceUpstreamHost(std::string& head, std::string_view host) {
+std::string replaceUpstreamHost(std::string& head, std::string_view host) {
   constexpr std::string_view kHost = "\r\nHost: ";
   const size_t start = head.find(kHost);
-  if (start == std::string::npos) return;
+  if (start == std::string::npos) return {};
   const size_t value = start + kHost.size();
   const size_t end = head.find("\r\n", value);
-  if (end == std::string::npos) return;
+  if (end == std::string::npos) return {};
+  std::string previous = head.substr(value, end - value);
   head.replace(value, end - value, host);
+  return previous;
 }
 
 void appendUpstreamRequestHead(std::string& out, const http::RequestHead& head,

@@ -31,8 +31,9 @@ struct ClientResponseInfo {
 };
 
 // Replaces the value of the Host line of a head written by appendUpstreamRequestHead (it is
-// always the first header there): a DNS-named backend gets its own name as Host.
-void replaceUpstreamHost(std::string& head, std::string_view host);
+// always the first header there): a DNS-named backend gets its own name as Host. Returns the
+// value replaced.
+std::string replaceUpstreamHost(std::string& head, std::string_view host);
 
 // Appends the response head to send to the client.
 void appendClientResponseHead(std::string& out, const http::ResponseHead& head,

@@ -11,16 +11,20 @@ UpstreamPool::~UpstreamPool() {
   for (UpstreamConnection* conn : live_) delete conn;
 }
 
-UpstreamConnection* UpstreamPool::acquire(uint32_t endpoint_id, const sockaddr_storage& addr,
-                                          socklen_t len, UpstreamUser* user, bool fresh) {
+UpstreamConnection* UpstreamPool::takeIdle(uint32_t endpoint_id, UpstreamUser* user) {
   auto it = idle_.find(endpoint_id);
-  while (!fresh && it != idle_.end() && !it->second.empty()) {
+  while (it != idle_.end() && !it->second.empty()) {
     UpstreamConnection* conn = it->second.back();
     it->second.pop_back();
     if (conn->closed()) continue;
     conn->attach(user);
     return conn;
   }
+  return nullptr;
+}
+
+UpstreamConnection* UpstreamPool::connect(uint32_t endpoint_id, const sockaddr_storage& addr,
+                                          socklen_t len, UpstreamUser* user) {
   int fd = core::connectNonBlocking(addr, len);
   if (fd < 0) return nullptr;
   auto* conn = new UpstreamConnection(loop_, *this, fd, endpoint_id, false);
@@ -40,15 +44,6 @@ void UpstreamPool::release(UpstreamConnection* conn, bool reusable) {
   }
   conn->parkIdle(settings_.idle_timeout_ms);
   idle.push_back(conn);
-}
-
-bool UpstreamPool::hasIdle(uint32_t endpoint_id) const {
-  auto it = idle_.find(endpoint_id);
-  if (it == idle_.end()) return false;
-  for (const UpstreamConnection* conn : it->second) {
-    if (!conn->closed()) return true;
-  }
-  return false;
 }
 
 void UpstreamPool::removeIdle(UpstreamConnection* conn) {

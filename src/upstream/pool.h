@@ -27,10 +27,12 @@ class UpstreamPool {
   ~UpstreamPool();
 
   // An idle connection to `endpoint_id` (most recently used first, so the set of warm
-  // connections stays small), or a new one being connected to `addr`. nullptr with errno set
-  // if the connect failed at once. `fresh` skips the idle list (a retry after a stale one).
-  UpstreamConnection* acquire(uint32_t endpoint_id, const sockaddr_storage& addr, socklen_t len,
-                              UpstreamUser* user, bool fresh = false);
+  // connections stays small), or nullptr when there is none.
+  UpstreamConnection* takeIdle(uint32_t endpoint_id, UpstreamUser* user);
+  // A new connection being connected to `addr`; nullptr with errno set if the connect failed
+  // at once.
+  UpstreamConnection* connect(uint32_t endpoint_id, const sockaddr_storage& addr, socklen_t len,
+                              UpstreamUser* user);
   // Gives a connection back after a complete exchange; it is kept if it is clean and the
   // endpoint's idle list has room, otherwise closed.
   void release(UpstreamConnection* conn, bool reusable);
@@ -39,8 +41,6 @@ class UpstreamPool {
   // Closes every idle connection to endpoints not in `live_ids` (sorted).
   void closeIdleExcept(const std::vector<uint32_t>& live_ids);
   size_t idleCount() const;
-  // Whether acquire() would reuse a connection to `endpoint_id` rather than open one.
-  bool hasIdle(uint32_t endpoint_id) const;
   const PoolSettings& settings() const { return settings_; }
   // Where the number of open connections is kept for the metrics (the worker's gauge).
   void countOpenIn(observe::ShardCounter* gauge) { open_gauge_ = gauge; }

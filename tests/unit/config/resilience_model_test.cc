@@ -32,7 +32,7 @@ Service resilientService() {
   check.healthy = 3;
   check.unhealthy = 2;
   service.outlier = {3, 4, 2, 60000, 120000, 50};
-  service.circuit_breakers = {100, 50, 200};
+  service.circuit_breakers = {100, 50, 200, 25, 5};
   service.hash.header = "x-user";
   service.panic_threshold_percent = 30;
   service.slow_start_ms = 10000;
@@ -61,7 +61,8 @@ outlier:
   base_ejection_ms: 60000
   max_ejection_ms: 120000
   max_ejection_percent: 50
-circuit_breakers: {max_connections: 100, max_pending: 50, max_requests: 200}
+circuit_breakers: {max_connections: 100, max_pending: 50, max_requests: 200,
+                   retry_budget_percent: 25, min_retry_concurrency: 5}
 hash: {header: x-user}
 panic_threshold_percent: 30
 slow_start_ms: 10000
@@ -77,7 +78,8 @@ constexpr const char* kServiceJson = R"({
   "outlier": {"consecutive_5xx": 3, "consecutive_gateway_failure": 4,
               "consecutive_connect_failure": 2, "base_ejection_ms": 60000,
               "max_ejection_ms": 120000, "max_ejection_percent": 50},
-  "circuit_breakers": {"max_connections": 100, "max_pending": 50, "max_requests": 200},
+  "circuit_breakers": {"max_connections": 100, "max_pending": 50, "max_requests": 200,
+                       "retry_budget_percent": 25, "min_retry_concurrency": 5},
   "hash": {"header": "x-user"},
   "panic_threshold_percent": 30,
   "slow_start_ms": 10000
@@ -359,7 +361,7 @@ TEST(ResilienceModelTest, ToJsonWritesBlocksWholeAndRangesAsText) {
   EXPECT_NE(json.find(R"("expected_statuses":["200-299",304])"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("hash":{"header":"x-user"})"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("circuit_breakers":{"max_connections":100,"max_pending":50,)"
-                      R"("max_requests":200})"),
+                      R"("max_requests":200,"retry_budget_percent":25,"min_retry_concurrency":5})"),
             std::string::npos)
       << json;
   Route route;
@@ -604,6 +606,10 @@ TEST(ResilienceModelTest, CircuitBreakersAreAtLeastOne) {
   }
   EXPECT_NO_ERRORS(serviceErrors(
       baseService("circuit_breakers: {max_connections: 1, max_pending: 4294967295}\n")));
+  EXPECT_HAS_ERROR(serviceErrors(baseService("circuit_breakers: {retry_budget_percent: 101}\n")),
+                   "circuit_breakers.retry_budget_percent: must be an integer between 0 and 100");
+  EXPECT_NO_ERRORS(serviceErrors(baseService(
+      "circuit_breakers: {retry_budget_percent: 0, min_retry_concurrency: 0}\n")));
 }
 
 TEST(ResilienceModelTest, PanicThresholdAndSlowStart) {
