@@ -50,14 +50,16 @@ void writeAll(int fd, const std::string& data) {
   }
 }
 
-std::string renderResponse(const AdminResponse& response) {
+// A HEAD answer has the GET answer's head, Content-Length included, and no body (RFC 9110
+// §9.3.2).
+std::string renderResponse(const AdminResponse& response, bool head_only = false) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
                     std::string(proxy::reasonPhrase(response.status)) + "\r\n";
   out += "Content-Type: " + response.content_type + "\r\n";
   out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
   out += "Connection: close\r\n\r\n";
-  out += response.body;
+  if (!head_only) out += response.body;
   return out;
 }
 
@@ -212,7 +214,7 @@ void AdminServer::handleConnection(int fd) {
     if (!readSome(fd, buffer, deadline)) return;
   }
   request.body = buffer.substr(head_bytes, head.content_length);
-  writeAll(fd, renderResponse(handler_(request)));
+  writeAll(fd, renderResponse(handler_(request), request.method == "HEAD"));
 }
 
 }  // namespace turnout::admin
