@@ -264,6 +264,7 @@ bool Exchange::bufferedBodyIsWellFormed() {
 
 void Exchange::forward(bool fresh_connection) {
   phase_ = Phase::kConnecting;
+  startAttemptClock();
   upstream::UpstreamPool& pool = worker_.pool();
   if (upstream_sent_us_ == 0) upstream_sent_us_ = core::monotonicMicros();
   if (!fresh_connection) upstream_ = pool.takeIdle(endpoint_->id, this);
@@ -284,7 +285,7 @@ void Exchange::forward(bool fresh_connection) {
     upstream_->countIn(&service_load_->connections);
     observe::gaugeAdd(service_load_->pending, 1);
     counted_pending_ = true;
-    timer_.arm(worker_.loop().timers(), worker_.settings().connect_timeout_ms);
+    timer_.arm(worker_.loop().timers(), attemptTimeLeftMs(worker_.settings().connect_timeout_ms));
   }
 }
 
@@ -368,17 +369,38 @@ bool Exchange::writeClient(std::string_view body) {
   return ok;
 }
 
-// The route timeout runs from the end of the request (as Envoy's does) and covers every
-// attempt; each attempt may have a shorter per-try timeout. While the body is still coming,
-// the client's progress is what is timed.
+// While the body is still coming, the client's progress is what is timed; then the attempt's
+// time left.
 void Exchange::armRequestTimer() {
-  core::TimerWheel& wheel = worker_.loop().timers();
-  if (!request_done_) return timer_.arm(wheel, worker_.settings().body_timeout_ms);
-  const uint64_t now = wheel.nowMs();
-  if (deadline_ms_ == 0) deadline_ms_ = now + timeout_ms_;
-  const uint64_t left = deadline_ms_ > now ? deadline_ms_ - now : 0;
+  const uint64_t body_timeout = worker_.settings().body_timeout_ms;
+  timer_.arm(worker_.loop().timers(), request_done_ ? attemptTimeLeftMs(UINT64_MAX) : body_timeout);
+}
+
+// The route's timeout runs from the end of the request (as Envoy's does) and covers every
+// attempt, connects and back-offs included; it starts the first time an attempt is timed after
+// the request ended (an injected delay is not part of it). 0 while the request is incomplete.
+uint64_t Exchange::routeDeadlineMs() {
+  if (deadline_ms_ == 0 && request_done_) deadline_ms_ = worker_.loop().nowMs() + timeout_ms_;
+  return deadline_ms_;
+}
+
+bool Exchange::routeDeadlinePassed() const {
+  return deadline_ms_ != 0 && worker_.loop().nowMs() >= deadline_ms_;
+}
+
+// Each attempt, its connect included, may have a per-try timeout within the route's.
+void Exchange::startAttemptClock() {
   const uint32_t per_try = retry_rules_ != nullptr ? retry_rules_->perTryTimeoutMs() : 0;
-  timer_.arm(wheel, per_try != 0 ? std::min<uint64_t>(per_try, left) : left);
+  attempt_deadline_ms_ = per_try != 0 ? worker_.loop().nowMs() + per_try : 0;
+}
+
+// `cap`, or less when the route's deadline or the attempt's comes sooner.
+uint64_t Exchange::attemptTimeLeftMs(uint64_t cap) {
+  const uint64_t now = worker_.loop().nowMs();
+  for (const uint64_t deadline : {routeDeadlineMs(), attempt_deadline_ms_}) {
+    if (deadline != 0) cap = std::min(cap, deadline > now ? deadline - now : 0);
+  }
+  return cap;
 }
 
 void Exchange::onClientData() {
@@ -417,7 +439,12 @@ void Exchange::readResponse() {
       reportOutcome(health::UpstreamOutcome::kConnectFailure);  // reset
       return attemptFailed(route::AttemptFailure::kReset, 502, "upstream connection error");
     }
-    if (phase_ != Phase::kRelayingBody && !handleResponseHead()) return;
+    if (phase_ != Phase::kRelayingBody && !handleResponseHead()) {
+      // An incomplete head: read on, or a close that came with its bytes is never seen (the
+      // edge that announced both is spent).
+      if (n > 0 && upstream_ != nullptr && phase_ == Phase::kWaitingHead) continue;
+      return;
+    }
     relayResponseBody();  // also completes an empty body at once
     if (n == -1) return;  // nothing more to read now: wait for the next edge
   }
@@ -676,17 +703,17 @@ void Exchange::onTimer() {
   switch (phase_) {
     case Phase::kConnecting:
       reportOutcome(health::UpstreamOutcome::kConnectFailure);
+      if (routeDeadlinePassed()) return routeTimedOut();
       return attemptFailed(route::AttemptFailure::kConnect, 504,
                            "timed out connecting to upstream " + endpoint_->address);
     case Phase::kWaitingHead:
       reportOutcome(health::UpstreamOutcome::kGatewayFailure);  // Envoy counts a timeout as a 504
-      if (perTryTimedOut()) {
-        return attemptFailed(route::AttemptFailure::kTimeout, 504,
-                             "upstream did not answer within the per-try timeout (" +
-                                 std::to_string(retry_rules_->perTryTimeoutMs()) + " ms)");
+      if (routeDeadlinePassed() || !request_done_ || attempt_deadline_ms_ == 0) {
+        return routeTimedOut();
       }
-      return upstreamFailed(
-          504, "upstream did not answer within " + std::to_string(timeout_ms_) + " ms");
+      return attemptFailed(route::AttemptFailure::kTimeout, 504,
+                           "upstream did not answer within the per-try timeout (" +
+                               std::to_string(retry_rules_->perTryTimeoutMs()) + " ms)");
     case Phase::kBackingOff:
       return retryNow();
     case Phase::kRelayingBody:
@@ -696,6 +723,10 @@ void Exchange::onTimer() {
     default:
       return;
   }
+}
+
+void Exchange::routeTimedOut() {
+  upstreamFailed(504, "upstream did not answer within " + std::to_string(timeout_ms_) + " ms");
 }
 
 void Exchange::onClientGone() {

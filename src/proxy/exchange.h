@@ -81,6 +81,10 @@ class Exchange final : public upstream::UpstreamUser {
   void forward(bool fresh_connection = false);
   void pumpRequestBody();
   void armRequestTimer();
+  uint64_t routeDeadlineMs();
+  bool routeDeadlinePassed() const;
+  void startAttemptClock();
+  uint64_t attemptTimeLeftMs(uint64_t cap);
   bool writeUpstream(std::string_view body);
   bool writeClient(std::string_view body);
   void readResponse();
@@ -109,8 +113,8 @@ class Exchange final : public upstream::UpstreamUser {
   void retryNow();
   bool canReplay() const;
   void keepForReplay(std::string_view body);
-  bool perTryTimedOut() const;
   void onTimer();
+  void routeTimedOut();
   void releaseUpstream(bool reusable);
   // Outlier detection: counts what the upstream attempt came to, once per exchange.
   void reportOutcome(health::UpstreamOutcome outcome);
@@ -166,8 +170,9 @@ class Exchange final : public upstream::UpstreamUser {
   uint32_t retries_ = 0;       // attempts after the first, the stale-connection one included
   uint32_t rule_retries_ = 0;  // ... of which the route's rules made
   bool stale_retried_ = false;
-  bool counted_retry_ = false;  // in the service's retry gauge (its budget)
-  uint64_t deadline_ms_ = 0;    // the route's timeout over every attempt (0 = not started)
+  bool counted_retry_ = false;        // in the service's retry gauge (its budget)
+  uint64_t deadline_ms_ = 0;          // the route's timeout over every attempt (0 = not started)
+  uint64_t attempt_deadline_ms_ = 0;  // this attempt's per-try timeout (0 = none)
 
   // Upstream.
   uint64_t request_hash_ = 0;  // ring_hash, maglev: the request's key

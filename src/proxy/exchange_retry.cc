@@ -49,12 +49,6 @@ bool Exchange::canReplay() const {
   return request_framing_ == http::BodyFraming::kNone && route::isIdempotentMethod(method_);
 }
 
-// The attempt's timer fired before the route's deadline: its per-try timeout.
-bool Exchange::perTryTimedOut() const {
-  return retry_rules_ != nullptr && retry_rules_->perTryTimeoutMs() != 0 && request_done_ &&
-         deadline_ms_ != 0 && worker_.loop().nowMs() < deadline_ms_;
-}
-
 void Exchange::attemptFailed(route::AttemptFailure failure, int status, std::string_view reason) {
   const bool before_head = phase_ == Phase::kConnecting || phase_ == Phase::kWaitingHead;
   if (before_head && retry_rules_ != nullptr && retry_rules_->retriesFailure(failure) &&
@@ -75,7 +69,8 @@ bool Exchange::retryAfter(observe::RetryReason reason) {
   if (response_started_ || rule_retries_ >= retry_rules_->attempts() || !canReplay()) return false;
   core::TimerWheel& wheel = worker_.loop().timers();
   const uint64_t wait_ms = retry_rules_->backoffMs(rule_retries_, worker_.rng());
-  if (deadline_ms_ != 0 && wheel.nowMs() + wait_ms >= deadline_ms_) return false;
+  const uint64_t deadline = routeDeadlineMs();
+  if (deadline != 0 && wheel.nowMs() + wait_ms >= deadline) return false;
   if (!admitRetry()) return false;
   ++rule_retries_;
   ++retries_;
