@@ -14,7 +14,7 @@ What is tested:
   before a response head is retried as `reset`;
 - per_try_timeout_ms: a hanging endpoint costs one per-try timeout, then another endpoint
   answers (or a 504 at once when the rules do not retry failures); the route's timeout_ms
-  bounds every attempt together, a retry's connect included (xfail: product bug);
+  bounds every attempt together, a retry's connect included;
 - outlier detection counts every failed attempt, even retried ones;
 - exhausted retries: the last endpoint's own 503, or turnout's 502 after resets and refused
   connects, every endpoint tried once, `retries` = 2 in the access log;
@@ -646,9 +646,6 @@ def test_a_connection_ending_before_a_head_is_retried_as_reset(
     assert sum(log_retries(log, ids).values()) == broken.count
 
 
-@pytest.mark.xfail(strict=True, reason="product: a response head cut short by the upstream's "
-                   "close, both in one read event, is never seen to end: the exchange waits for "
-                   "the route timeout (504, not retried) instead of retrying as a reset")
 @pytest.mark.time_budget(30)
 def test_a_head_cut_short_by_a_close_is_retried_as_reset(turnout_factory, backend_factory,
                                                          raw_backend_factory, tmp_path):
@@ -755,9 +752,6 @@ def blackhole():
         listener.close()
 
 
-@pytest.mark.xfail(strict=True, reason="product: a retry's connect is timed by the connect "
-                   "timeout (5 s), not by what is left of the route's timeout_ms: 504 after "
-                   "~5.3 s instead of ~0.6 s")
 @pytest.mark.time_budget(30)
 def test_route_timeout_bounds_a_retry_that_cannot_connect(turnout_factory, faulty_factory,
                                                           blackhole, tmp_path):
@@ -768,9 +762,39 @@ def test_route_timeout_bounds_a_retry_that_cannot_connect(turnout_factory, fault
     r, took = send(t, rid="rtc-1")
     print(f"\nroute timeout 600 ms, per try 250 ms, the retry's connect hangs: {r.status} after "
           f"{took:.3f} s")
-    assert hang.count == 1  # round robin from the first endpoint: the retry went to the other
+    # hang (250 ms per try), then the blackhole's connect (its own 250 ms per try: the per-try
+    # timeout covers the connect), then hang again if the back-off still ends within the route's
+    # 600 ms; otherwise the last failure is answered at once.
+    assert hang.count in (1, 2)
+    assert r.status == 504, r
+    assert 0.5 <= took <= 1.5, f"{took:.3f} s"
+
+
+@pytest.mark.time_budget(30)
+def test_route_timeout_bounds_the_first_connect_without_retries(turnout_factory, blackhole,
+                                                                tmp_path):
+    t, _ = start(turnout_factory, tmp_path, config([blackhole], timeout_ms=600), workers=1)
+    r, took = send(t, rid="first-connect")
+    print(f"\nroute timeout 600 ms, the only endpoint never connects: {r.status} after "
+          f"{took:.3f} s (the connect timeout is 5 s)")
     assert r.status == 504, r
     assert 0.55 <= took <= 1.5, f"{took:.3f} s"
+    assert retries_by_reason(t) == NO_RETRIES
+
+
+@pytest.mark.time_budget(30)
+def test_per_try_timeout_covers_the_connect(turnout_factory, backend_factory, blackhole,
+                                            tmp_path):
+    good = backend_factory("good")
+    t, _ = start(turnout_factory, tmp_path, config(
+        [blackhole, good], timeout_ms=5000, retries={"attempts": 1, "per_try_timeout_ms": 200}),
+        workers=1)
+    r, took = send(t, rid="per-try-connect")  # round robin: the blackhole first
+    print(f"\nper try 200 ms, the first endpoint never connects: {r.status} after {took:.3f} s")
+    assert r.status == 200, r
+    assert 0.19 <= took <= 1.5, f"{took:.3f} s"  # 200 ms + a back-off of at most 25 ms
+    assert [rec.header("x-request-id") for rec in good.snapshot()] == ["per-try-connect"]
+    assert retries_by_reason(t) == only("connect_failure", 1)
 
 
 # --------------------------------------------------------------------------------------------
