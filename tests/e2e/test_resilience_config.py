@@ -12,7 +12,6 @@ from harness import (
     RawClient,
     api_error,
     assert_subset,
-    describe,
     endpoint,
     item_of,
     route,
