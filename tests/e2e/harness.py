@@ -6,6 +6,7 @@ Python stdlib + python3-requests + python3-websockets (10.4, asyncio API) only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import queue
@@ -99,6 +100,27 @@ def closed_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+@contextlib.contextmanager
+def blackhole_address():
+    """Yields "127.0.0.1:PORT" whose connects never complete: a listener with a full accept
+    queue that never accepts, so the kernel drops further SYNs."""
+    listener = socket.socket()
+    listener.bind((LOCALHOST, 0))
+    listener.listen(0)
+    fillers = []
+    try:
+        for _ in range(4):  # the queue holds backlog + 1; more only make sure it is full
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(listener.getsockname())
+            fillers.append(c)
+        yield "%s:%d" % listener.getsockname()
+    finally:
+        for c in fillers:
+            c.close()
+        listener.close()
 
 
 def wait_until(pred, timeout: float, interval: float = 0.02) -> bool:
@@ -646,7 +668,102 @@ class RawBackend:
 # --------------------------------------------------------------------------------------------
 # Switchable backend (health checks, outlier detection)
 # --------------------------------------------------------------------------------------------
-class SwitchableBackend:
+class LoopbackServer:
+    """A threaded TCP server on 127.0.0.1 for backends that misbehave on purpose: each accepted
+    connection (TCP_NODELAY) is served by serve(conn), which subclasses write, on a thread of
+    its own. refuse() closes the listener and every connection, so connects are refused until
+    restore() listens on the same port again. Subclasses set their own state before calling
+    __init__ (a connection may be served at once)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._conns: set = set()
+        self.connections = 0  # accepted
+        self.port = 0
+        self.sock = self._listen(0)
+        self.port = self.sock.getsockname()[1]
+        self._acceptor = self._start_acceptor(self.sock)
+
+    @property
+    def address(self) -> str:
+        return f"{LOCALHOST}:{self.port}"
+
+    def serve(self, conn):
+        raise NotImplementedError
+
+    def refuse(self):
+        """Close the listener and every open connection: connects are refused from now on."""
+        with self._lock:
+            sock, self.sock = self.sock, None
+            conns = list(self._conns)
+        if sock is not None:
+            sock.close()
+            # The accept loop's poll holds the listening socket open until it returns (within
+            # its 0.1 s timeout): until then a connect would still be accepted, then reset.
+            self._acceptor.join(2)
+            assert not self._acceptor.is_alive(), "the listener did not close"
+        self._on_refuse()
+        for conn in conns:
+            abort_connection(conn)
+
+    def restore(self):
+        with self._lock:
+            assert self.sock is None, "not refusing"
+        sock = self._listen(self.port)
+        with self._lock:
+            self.sock = sock
+        self._acceptor = self._start_acceptor(sock)
+
+    def close(self):
+        self._stop.set()
+        self.refuse()
+
+    def _on_refuse(self):
+        """What else a refusal ends (held connections, in subclasses)."""
+
+    def _listen(self, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOCALHOST, port))
+        sock.listen(256)
+        sock.settimeout(0.1)
+        return sock
+
+    def _start_acceptor(self, sock) -> threading.Thread:
+        thread = threading.Thread(target=self._accept_loop, args=(sock,), daemon=True)
+        thread.start()
+        return thread
+
+    def _accept_loop(self, sock):
+        while not self._stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._conns.add(conn)
+                self.connections += 1
+            threading.Thread(target=self._serve_tracked, args=(conn,), daemon=True).start()
+
+    def _serve_tracked(self, conn):
+        try:
+            self.serve(conn)
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class SwitchableBackend(LoopbackServer):
     """An HTTP/1.1 server (keep-alive) whose behaviour the test switches at run time.
 
     Requests for `health_path` follow `health_mode`, every other request `mode`; each is one of
@@ -662,22 +779,11 @@ class SwitchableBackend:
         self.health_path = health_path
         self.mode = "ok"
         self.health_mode = "ok"
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._release = threading.Event()  # ends held ("hang") connections
-        self._conns: set = set()
         self.health_times: list[float] = []
         self.traffic_times: list[float] = []
         self.health_hosts: list[str] = []
-        self.port = 0
-        self.sock = self._listen(0)
-        self.port = self.sock.getsockname()[1]
-        self._thread = threading.Thread(target=self._accept_loop, args=(self.sock,), daemon=True)
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"{LOCALHOST}:{self.port}"
+        super().__init__()
 
     @property
     def health_count(self) -> int:
@@ -703,112 +809,60 @@ class SwitchableBackend:
             self._release.set()
             self._release = threading.Event()
 
-    def refuse(self):
-        """Close the listener and every open connection: connects are refused from now on."""
-        with self._lock:
-            sock, self.sock = self.sock, None
-            conns = list(self._conns)
-        if sock is not None:
-            sock.close()
+    def _on_refuse(self):
         self._release.set()  # held connections end too
         self._release = threading.Event()
-        for conn in conns:
-            _abort(conn)
 
-    def restore(self):
-        with self._lock:
-            assert self.sock is None, "not refusing"
-        sock = self._listen(self.port)
-        with self._lock:
-            self.sock = sock
-        threading.Thread(target=self._accept_loop, args=(sock,), daemon=True).start()
-
-    def close(self):
-        self._stop.set()
-        self._release.set()
-        self.refuse()
-
-    def _listen(self, port: int) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((LOCALHOST, port))
-        sock.listen(256)
-        sock.settimeout(0.1)
-        return sock
-
-    def _accept_loop(self, sock):
-        while not self._stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._conns.add(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
+    def serve(self, conn):
         conn.settimeout(30)
         buf = b""
-        try:
-            while not self._stop.is_set():
-                while b"\r\n\r\n" not in buf:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                    if len(buf) > 1 << 16:
-                        return
-                head, buf = buf.split(b"\r\n\r\n", 1)
-                lines = head.decode("latin-1").split("\r\n")
-                target = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "/"
-                headers = {}
-                for line in lines[1:]:
-                    k, _, v = line.partition(":")
-                    headers[k.strip().lower()] = v.strip()
-                length = int(headers.get("content-length", "0") or 0)
-                while len(buf) < length:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                buf = buf[length:]
-                is_health = target.split("?", 1)[0] == self.health_path
-                with self._lock:
-                    (self.health_times if is_health else self.traffic_times).append(
-                        time.monotonic())
-                    if is_health:
-                        self.health_hosts.append(headers.get("host", ""))
-                mode = self.health_mode if is_health else self.mode
-                if mode == "hang":
-                    self._release.wait(30)
+        while not self._stop.is_set():
+            while b"\r\n\r\n" not in buf:
+                chunk = conn.recv(65536)
+                if not chunk:
                     return
-                if mode == "reset":
-                    _abort(conn)
+                buf += chunk
+                if len(buf) > 1 << 16:
                     return
-                status = b"200 OK" if mode == "ok" else b"503 Service Unavailable"
-                body = f"{mode} {self.name}".encode()
-                close = headers.get("connection", "").lower() == "close"
-                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain\r\n" +
-                             b"X-Backend: " + self.name.encode() + b"\r\n" +
-                             b"Content-Length: " + str(len(body)).encode() + b"\r\n" +
-                             (b"Connection: close\r\n" if close else b"") + b"\r\n" + body)
-                if close:
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            target = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "/"
+            headers = {}
+            for line in lines[1:]:
+                k, _, v = line.partition(":")
+                headers[k.strip().lower()] = v.strip()
+            length = int(headers.get("content-length", "0") or 0)
+            while len(buf) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
                     return
-        except OSError:
-            pass
-        finally:
+                buf += chunk
+            buf = buf[length:]
+            is_health = target.split("?", 1)[0] == self.health_path
             with self._lock:
-                self._conns.discard(conn)
-            try:
-                conn.close()
-            except OSError:
-                pass
+                (self.health_times if is_health else self.traffic_times).append(
+                    time.monotonic())
+                if is_health:
+                    self.health_hosts.append(headers.get("host", ""))
+            mode = self.health_mode if is_health else self.mode
+            if mode == "hang":
+                self._release.wait(30)
+                return
+            if mode == "reset":
+                abort_connection(conn)
+                return
+            status = b"200 OK" if mode == "ok" else b"503 Service Unavailable"
+            body = f"{mode} {self.name}".encode()
+            close = headers.get("connection", "").lower() == "close"
+            conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain\r\n" +
+                         b"X-Backend: " + self.name.encode() + b"\r\n" +
+                         b"Content-Length: " + str(len(body)).encode() + b"\r\n" +
+                         (b"Connection: close\r\n" if close else b"") + b"\r\n" + body)
+            if close:
+                return
 
 
-def _abort(conn):
+def abort_connection(conn):
     """Close with RST (SO_LINGER 0). SHUT_RD first wakes a thread blocked reading it (which
     would otherwise keep the socket alive past close())."""
     for step in (lambda: conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,

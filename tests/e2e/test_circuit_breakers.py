@@ -7,12 +7,11 @@ backends on loopback (harness.Backend: /slow?ms=M holds a request)."""
 from __future__ import annotations
 
 import concurrent.futures
-import socket
 import time
 
 import requests
 
-from harness import Exposition, wait_until
+from harness import Exposition, blackhole_address, wait_until
 
 SLOW_MS = 1500
 
@@ -111,19 +110,8 @@ def test_limits_follow_a_service_update_without_losing_counts(turnout_factory, b
 
 
 def test_max_pending_counts_requests_waiting_for_a_connection(turnout_factory):
-    # A listener whose accept queue is full and never accepted: the kernel drops further SYNs,
-    # so turnout's connects stay pending until its connect timeout (-t 2).
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    fillers = []
-    try:
-        for _ in range(4):  # the queue holds backlog + 1; more only make sure it is full
-            c = socket.socket()
-            c.setblocking(False)
-            c.connect_ex(listener.getsockname())
-            fillers.append(c)
-        address = "127.0.0.1:%d" % listener.getsockname()[1]
+    # A blackhole: turnout's connects stay pending until its connect timeout (-t 2).
+    with blackhole_address() as address:
         cfg = {
             "services": [{"name": "app", "endpoints": [{"address": address}],
                           "circuit_breakers": {"max_pending": 1}}],
@@ -140,7 +128,3 @@ def test_max_pending_counts_requests_waiting_for_a_connection(turnout_factory):
         assert wait_until(lambda: load_of(t, "max_pending") == 0, 5.0)
         assert metrics(t).value("turnout_circuit_breaker_overflows_total", service="app",
                                 limit="max_pending") == 1
-    finally:
-        for c in fillers:
-            c.close()
-        listener.close()

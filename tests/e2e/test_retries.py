@@ -37,7 +37,6 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
-import socket
 import threading
 import time
 
@@ -48,7 +47,10 @@ from harness import (
     LOCALHOST,
     Exposition,
     IncompleteResponse,
+    LoopbackServer,
     RawClient,
+    abort_connection,
+    blackhole_address,
     build_request,
     chunk_encode,
     closed_port,
@@ -69,7 +71,7 @@ LOG_WAIT_S = 5.0  # the access log writer flushes every ~25 ms; the bound of eve
 # --------------------------------------------------------------------------------------------
 # A backend that fails every request its own way, recording each one
 # --------------------------------------------------------------------------------------------
-class FaultyBackend:
+class FaultyBackend(LoopbackServer):
     """An HTTP/1.1 server (keep-alive) on 127.0.0.1 failing every request it reads:
 
     mode "status": answers `status` with body "<status> from <name>" (none to HEAD) and
@@ -95,23 +97,7 @@ class FaultyBackend:
         self.answer_after = answer_after
         self.close_reused = close_reused
         self.records: list[dict] = []
-        self.connections = 0  # accepted
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._conns: set = set()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((LOCALHOST, 0))
-        self.sock.listen(256)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self._acceptor = threading.Thread(target=self._accept_loop, args=(self.sock,),
-                                          daemon=True)
-        self._acceptor.start()
-
-    @property
-    def address(self) -> str:
-        return f"{LOCALHOST}:{self.port}"
+        super().__init__()
 
     @property
     def count(self) -> int:
@@ -129,80 +115,41 @@ class FaultyBackend:
     def body_text(self) -> bytes:
         return f"{self.status} from {self.name}".encode()
 
-    def refuse(self):
-        with self._lock:
-            sock, self.sock = self.sock, None
-            conns = list(self._conns)
-        if sock is not None:
-            sock.close()
-            # The accept loop's poll holds the listening socket open until it returns (within
-            # its 0.1 s timeout): until then a connect would still be accepted, then reset.
-            self._acceptor.join(2)
-            assert not self._acceptor.is_alive(), "the listener did not close"
-        for conn in conns:
-            _abort(conn)
-
-    def close(self):
-        self._stop.set()
-        self.refuse()
-
-    def _accept_loop(self, sock):
-        while not self._stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._conns.add(conn)
-                self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
+    def serve(self, conn):
         conn.settimeout(30)
-        reader = conn.makefile("rb")
+        with conn.makefile("rb") as reader:
+            self._serve_requests(conn, reader)
+
+    def _serve_requests(self, conn, reader):
         served = 0
-        try:
-            while not self._stop.is_set():
-                request = _read_request(reader, self.answer_after)
-                if request is None:
-                    return
-                request["time"] = time.monotonic()
-                with self._lock:
-                    self.records.append(request)
-                served += 1
-                if self.close_reused and served == 2:
-                    return
-                if self.mode == "hang":
-                    while conn.recv(65536):  # until turnout gives up and closes
-                        pass
-                    return
-                if self.mode == "reset":
-                    _abort(conn)
-                    return
-                if self.delay:
-                    self._stop.wait(self.delay)
-                body = self.body_text()
-                conn.sendall(b"HTTP/1.1 %d Failing\r\nContent-Type: text/plain\r\n"
-                             b"X-Backend: %s\r\nContent-Length: %d\r\n\r\n%s"
-                             % (self.status, self.name.encode(), len(body),
-                                b"" if request["method"] == "HEAD" else body))
-                if self.answer_after is not None:  # the rest of the body is not read: drain
-                    while conn.recv(65536):
-                        pass
-                    return
-        except (OSError, ValueError):
-            pass
-        finally:
+        while not self._stop.is_set():
+            request = _read_request(reader, self.answer_after)
+            if request is None:
+                return
+            request["time"] = time.monotonic()
             with self._lock:
-                self._conns.discard(conn)
-            try:
-                reader.close()
-                conn.close()
-            except OSError:
-                pass
+                self.records.append(request)
+            served += 1
+            if self.close_reused and served == 2:
+                return
+            if self.mode == "hang":
+                while conn.recv(65536):  # until turnout gives up and closes
+                    pass
+                return
+            if self.mode == "reset":
+                abort_connection(conn)
+                return
+            if self.delay:
+                self._stop.wait(self.delay)
+            body = self.body_text()
+            conn.sendall(b"HTTP/1.1 %d Failing\r\nContent-Type: text/plain\r\n"
+                         b"X-Backend: %s\r\nContent-Length: %d\r\n\r\n%s"
+                         % (self.status, self.name.encode(), len(body),
+                            b"" if request["method"] == "HEAD" else body))
+            if self.answer_after is not None:  # the rest of the body is not read: drain
+                while conn.recv(65536):
+                    pass
+                return
 
 
 def _read_request(reader, body_limit: int | None = None) -> dict | None:
@@ -249,18 +196,6 @@ def _read_request(reader, body_limit: int | None = None) -> dict | None:
             remaining -= len(data)
     return {"id": headers.get("x-request-id"), "method": method, "body_len": length,
             "body_sha256": digest.hexdigest()}
-
-
-def _abort(conn):
-    """Close with RST (SO_LINGER 0); SHUT_RD first wakes a thread blocked reading it."""
-    for step in (lambda: conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                         b"\x01\x00\x00\x00\x00\x00\x00\x00"),
-                 lambda: conn.shutdown(socket.SHUT_RD),
-                 conn.close):
-        try:
-            step()
-        except OSError:
-            pass
 
 
 @pytest.fixture
@@ -733,23 +668,9 @@ def test_route_timeout_bounds_every_attempt(turnout_factory, faulty_factory, tmp
 
 @pytest.fixture
 def blackhole():
-    """An address whose connects never complete: a listener with a full accept queue that
-    never accepts, so the kernel drops further SYNs (as in test_circuit_breakers.py)."""
-    listener = socket.socket()
-    listener.bind((LOCALHOST, 0))
-    listener.listen(0)
-    fillers = []
-    try:
-        for _ in range(4):  # the queue holds backlog + 1; more only make sure it is full
-            c = socket.socket()
-            c.setblocking(False)
-            c.connect_ex(listener.getsockname())
-            fillers.append(c)
-        yield "%s:%d" % listener.getsockname()
-    finally:
-        for c in fillers:
-            c.close()
-        listener.close()
+    """An address whose connects never complete."""
+    with blackhole_address() as address:
+        yield address
 
 
 @pytest.mark.time_budget(30)
@@ -1134,7 +1055,7 @@ def test_a_client_leaving_during_a_retry_frees_the_budget(turnout_factory, fault
     c.send(build_request("GET", "/echo", {"X-Request-Id": "gone-1"}))
     assert wait_until(lambda: sum(h.count for h in hangs) == 2, 3.0)  # the retry is upstream
     assert load("retry_budget") == 1
-    _abort(c.sock)  # the client goes away (a reset: a FIN alone may be a half-close)
+    abort_connection(c.sock)  # the client goes away (a reset: a FIN alone may be a half-close)
     assert wait_until(lambda: load("retry_budget") == 0 and load("max_requests") == 0, 3.0), \
         scrape(t).select("turnout_service_load")
     time.sleep(0.5)  # longer than a per-try timeout: no attempt follows
