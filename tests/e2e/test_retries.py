@@ -7,7 +7,8 @@ What is tested:
   succeed at >= 99.9 %, turnout_retries_total{reason} matches what the failing endpoint did,
   no request (X-Request-Id) reaches the failing endpoint twice nor a healthy one twice, and
   each request's access log `retries` says whether it was retried; the same setup without
-  retries fails a third of the requests (the test can fail);
+  retries fails a third of the requests (the test can fail); with outlier detection at its
+  defaults the failing endpoint is also ejected after a few requests;
 - every balancer's retry goes to another endpoint (one retry allowed, no failure seen);
 - which answers each `on` rule retries (gateway-error, 5xx, retriable-status and its
   statuses, the default list, connect-failure only); a connection closed, cut or garbled
@@ -30,7 +31,7 @@ What is tested:
 - the shape of turnout_retries_total (one series per reason, from the start).
 
 Services turn outlier detection off (`consecutive_5xx: 0`) so that an ejection cannot hide
-what retries do. Loopback only; every loop is bounded in count and every wait in time.
+what retries do (except the one test of the defaults). Loopback only; every loop is bounded in count and every wait in time.
 """
 from __future__ import annotations
 
@@ -423,6 +424,25 @@ def test_acceptance_one_failing_endpoint_of_three_is_retried_away(
     assert sum(logged.values()) == retried
     assert set(logged.values()) <= {0, 1}
     assert budget_overflows(t) == 0
+
+
+@pytest.mark.parametrize("mode", ["503", "reset"])
+def test_acceptance_with_default_outlier_detection(
+        turnout_factory, backend_factory, faulty_factory, tmp_path, mode):
+    """What a user who turns retries on gets: outlier detection on as by default
+    (consecutive_5xx 5), so the failing endpoint is retried around until it is ejected."""
+    good1, good2 = backend_factory("good1"), backend_factory("good2")
+    bad = failing_backend(faulty_factory, mode)
+    cfg = config([good1, bad, good2], retries={"attempts": 2, "on": ["gateway-error"]})
+    del cfg["services"][0]["outlier"]
+    t, _ = start(turnout_factory, tmp_path, cfg)
+    results = run_clients(t.port, f"default-{mode}", ACCEPTANCE_CLIENTS, ACCEPTANCE_PER_CLIENT)
+    ok = sum(1 for s in results.values() if s == 200)
+    print(f"\ndefaults, failing endpoint {mode}: {ok}/{len(results)} = {ok / len(results):.4%}; "
+          f"it saw {bad.count} requests before its ejection")
+    assert ok / len(results) >= ACCEPTANCE_MIN_SUCCESS
+    assert scrape(t).total("turnout_outlier_ejections_total", service="web") >= 1
+    assert bad.count < len(results) / 10  # ejected early: not a third of the traffic
 
 
 @pytest.mark.parametrize("mode", ["503", "reset", "refuse"])
