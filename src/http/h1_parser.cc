@@ -688,6 +688,8 @@ const char* ChunkedScanner::consumeByte(unsigned char c) {
       return nullptr;
     case State::kSizeLf:
       if (c != '\n') return "bare CR in chunk size line";
+      declared_bytes_ =
+          remaining_ > UINT64_MAX - declared_bytes_ ? UINT64_MAX : declared_bytes_ + remaining_;
       state_ = remaining_ == 0 ? State::kTrailerLineStart : State::kData;
       return nullptr;
     case State::kDataCr:

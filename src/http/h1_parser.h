@@ -17,8 +17,8 @@ namespace turnout::http {
 enum class ParseStatus : uint8_t { kComplete, kIncomplete, kError };
 
 struct ParseError {
-  int status = 400;            // 400, 414, 431, 501 or 505 for requests; 502 for responses
-  const char* reason = "";     // one line, safe to show a client ("invalid Content-Length")
+  int status = 400;         // 400, 414, 431, 501 or 505 for requests; 502 for responses
+  const char* reason = "";  // one line, safe to show a client ("invalid Content-Length")
 };
 
 // Parses a request head at the start of `input`. On kComplete, `out` is filled and
@@ -47,11 +47,23 @@ class ChunkedScanner {
 
   bool done() const { return state_ == State::kDone; }
   void reset() { *this = ChunkedScanner(max_trailer_); }
+  // The body's size so far by the chunk sizes read (a chunk counts whole once its size line
+  // is through, before its data), so a limit can refuse a chunk before forwarding any of it.
+  uint64_t declaredBytes() const { return declared_bytes_; }
 
  private:
   enum class State : uint8_t {
-    kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf,
-    kTrailerLineStart, kTrailerLine, kTrailerLf, kFinalLf, kDone,
+    kSize,
+    kExtension,
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailerLineStart,
+    kTrailerLine,
+    kTrailerLf,
+    kFinalLf,
+    kDone,
   };
   // One byte of framing outside chunk data; each returns an error reason or nullptr.
   const char* consumeByte(unsigned char c);
@@ -59,7 +71,8 @@ class ChunkedScanner {
   const char* consumeTrailerByte(unsigned char c);
 
   State state_ = State::kSize;
-  uint64_t remaining_ = 0;   // bytes of chunk data left
+  uint64_t remaining_ = 0;       // bytes of chunk data left
+  uint64_t declared_bytes_ = 0;  // sum of the chunk sizes read (saturating)
   int size_digits_ = 0;
   size_t extension_bytes_ = 0;
   size_t trailer_bytes_ = 0;

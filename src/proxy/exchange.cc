@@ -99,11 +99,8 @@ void Exchange::start(const http::RequestHead& head) {
     request_hash_ = route::requestHash(endpoints_->settings().hash, head.headers, client_.peerIp());
   }
   if (!bufferedBodyIsWellFormed()) return;
-  const uint64_t body_limit = worker_.settings().max_request_body_bytes;
-  if (body_limit > 0 && request_framing_ == http::BodyFraming::kContentLength &&
-      request_remaining_ > body_limit) {
-    return failLocal(413,
-                     "the request body is larger than " + std::to_string(body_limit) + " bytes");
+  if (request_framing_ == http::BodyFraming::kContentLength && bodyOverLimit(request_remaining_)) {
+    return failLocal(413, bodyLimitReason());
   }
 
   const std::string path = route->upstreamPath(head.path);
@@ -250,16 +247,34 @@ const route::Endpoint* Exchange::pickEndpoint(const route::EndpointSet& set) {
 }
 
 // A chunked body that arrived with its head is checked before anything goes upstream, so a
-// smuggling attempt packed into one packet never reaches the upstream at all. A framing error
-// later in a streamed body aborts the upstream connection mid-request instead.
+// smuggling attempt packed into one packet never reaches the upstream at all, nor does a body
+// over --max-request-body. A framing error or the limit later in a streamed body aborts the
+// upstream connection mid-request instead.
 bool Exchange::bufferedBodyIsWellFormed() {
   if (request_framing_ != http::BodyFraming::kChunked || client_.in().empty()) return true;
   http::ChunkedScanner probe = request_chunks_;
   size_t used = 0;
   http::ParseError error;
-  if (probe.scan(client_.in().view(), &used, error) != http::ParseStatus::kError) return true;
-  failLocal(400, error.reason);
-  return false;
+  if (probe.scan(client_.in().view(), &used, error) == http::ParseStatus::kError) {
+    failLocal(400, error.reason);
+    return false;
+  }
+  if (bodyOverLimit(probe.declaredBytes())) {
+    failLocal(413, bodyLimitReason());
+    return false;
+  }
+  return true;
+}
+
+// --max-request-body: by Content-Length, or by the chunk sizes a chunked body declared so far.
+bool Exchange::bodyOverLimit(uint64_t body_bytes) const {
+  const uint64_t limit = worker_.settings().max_request_body_bytes;
+  return limit > 0 && body_bytes > limit;
+}
+
+std::string Exchange::bodyLimitReason() const {
+  return "the request body is larger than " +
+         std::to_string(worker_.settings().max_request_body_bytes) + " bytes";
 }
 
 void Exchange::forward(bool fresh_connection) {
@@ -330,6 +345,9 @@ void Exchange::pumpRequestBody() {
       http::ParseError error;
       auto status = request_chunks_.scan(in.view(), &take, error);
       if (status == http::ParseStatus::kError) return failLocal(400, error.reason);
+      if (bodyOverLimit(request_chunks_.declaredBytes())) {
+        return upstreamFailed(413, bodyLimitReason());  // before a byte of that chunk goes
+      }
       request_done_ = status == http::ParseStatus::kComplete;
     }
     if (!writeUpstream(in.view().substr(0, take))) {

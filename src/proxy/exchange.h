@@ -62,6 +62,8 @@ class Exchange final : public upstream::UpstreamUser {
   const route::CompiledTarget* pickVersion(const route::CompiledRoute& route,
                                            const http::RequestHead& head);
   bool bufferedBodyIsWellFormed();
+  bool bodyOverLimit(uint64_t body_bytes) const;
+  std::string bodyLimitReason() const;
   bool injectFaults(const route::CompiledRoute& route, const route::CompiledTarget& target,
                     const http::RequestHead& head);
   void endFaults();

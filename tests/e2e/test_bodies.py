@@ -1,4 +1,6 @@
 """Request and response bodies: chunked both ways, 100-continue, large bodies, close-delimited."""
+import time
+
 import requests
 
 from harness import RawClient, build_request, chunk_encode, pattern_bytes, sha256, simple_config
@@ -112,3 +114,37 @@ def test_close_delimited_response_relayed(turnout_factory, backend):
     with requests.Session() as s:
         for _ in range(3):
             assert s.get(t.url("/echo"), timeout=5).status_code == 200
+
+
+def test_max_request_body_counts_a_chunked_body_sent_whole(turnout_factory, backend):
+    # The body arrives with its head: refused before anything goes upstream.
+    t = turnout_factory(config=simple_config(backend), extra=["--max-request-body", "1000"])
+    with RawClient(t.port) as c:
+        c.send(build_request("POST", "/echo", [("Transfer-Encoding", "chunked")])
+               + chunk_encode(pattern_bytes(1001), sizes=(600, 401)))
+        r = c.read_response()
+    assert r.status == 413, r
+    assert b"larger than 1000 bytes" in r.body
+    assert backend.count == 0
+    with RawClient(t.port) as c:  # 1,000 bytes is within the limit
+        c.send(build_request("POST", "/echo", [("Transfer-Encoding", "chunked")])
+               + chunk_encode(pattern_bytes(1000), sizes=(600, 400)))
+        r = c.read_response()
+    assert r.status == 200 and r.json()["body_len"] == 1000, r
+
+
+def test_max_request_body_stops_a_streamed_chunked_body_before_the_chunk_over_it(
+        turnout_factory, backend):
+    # The head and a first chunk go upstream; the chunk that crosses the limit is refused
+    # before any of its bytes: the upstream sees a cut request, the client a 413, and the
+    # connection closes (the rest of the body is not read).
+    t = turnout_factory(config=simple_config(backend), extra=["--max-request-body", "1000"])
+    with RawClient(t.port, timeout=10) as c:
+        c.send(build_request("POST", "/echo", [("Transfer-Encoding", "chunked")])
+               + b"258\r\n" + pattern_bytes(600) + b"\r\n")
+        time.sleep(0.3)  # the first chunk is forwarded on its own
+        c.send(b"1f4\r\n" + pattern_bytes(500) + b"\r\n0\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 413, r
+        assert r.header("Connection") == "close", r
+    assert backend.count == 0  # the upstream never got a whole request to answer

@@ -897,5 +897,30 @@ TEST(H1Chunked, DoneAndReset) {
   EXPECT_EQ(used, 12u);
 }
 
+// A chunk counts whole once its size line is read, before any of its data: a body limit can
+// refuse it before a byte of it is forwarded.
+TEST(H1Chunked, DeclaredBytesCountChunkSizesAsTheirLinesEnd) {
+  ChunkedScanner scanner;
+  ParseError error;
+  size_t used = 0;
+  EXPECT_EQ(scanner.declaredBytes(), 0u);
+  ASSERT_EQ(scanner.scan("a;ext=1\r", &used, error), ParseStatus::kIncomplete);
+  EXPECT_EQ(scanner.declaredBytes(), 0u);  // the size line is not through yet
+  ASSERT_EQ(scanner.scan("\n", &used, error), ParseStatus::kIncomplete);
+  EXPECT_EQ(scanner.declaredBytes(), 10u);  // before its data
+  ASSERT_EQ(scanner.scan("0123456789\r\n1F\r\n", &used, error), ParseStatus::kIncomplete);
+  EXPECT_EQ(scanner.declaredBytes(), 41u);
+  scanner.reset();
+  EXPECT_EQ(scanner.declaredBytes(), 0u);
+}
+
+TEST(H1Chunked, DeclaredBytesHoldTheLargestChunkSize) {
+  ChunkedScanner scanner;
+  ParseError error;
+  size_t used = 0;
+  ASSERT_EQ(scanner.scan("ffffffffffffffff\r\n", &used, error), ParseStatus::kIncomplete);
+  EXPECT_EQ(scanner.declaredBytes(), UINT64_MAX);
+}
+
 }  // namespace
 }  // namespace turnout::http
