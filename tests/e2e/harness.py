@@ -123,6 +123,25 @@ def blackhole_address():
         listener.close()
 
 
+def recv_until_closed(sock: socket.socket, timeout: float = 5.0, got: bytes = b"") -> bytes:
+    """Reads until the peer closes (a reset counts as a close) and returns `got` and every
+    byte that came; an AssertionError when the peer neither closes nor goes quiet within
+    `timeout` seconds."""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return got
+            got += chunk
+    except ConnectionResetError:
+        return got
+    except socket.timeout:
+        pass
+    raise AssertionError(f"connection not closed within {timeout} s (got {got[:300]!r})")
+
+
 def wait_until(pred, timeout: float, interval: float = 0.02) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

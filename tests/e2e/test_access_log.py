@@ -37,14 +37,15 @@ import pytest
 import requests
 
 from harness import (
-    LOCALHOST,
     Exposition,
+    LOCALHOST,
     RawClient,
     build_request,
     chunk_encode,
     closed_port,
     endpoint,
     pattern_bytes,
+    recv_until_closed,
     run_cli,
     service,
     wait_until,
@@ -134,15 +135,7 @@ def raw_exchange(port: int, data: bytes, timeout: float = 5.0):
     try:
         local_port = s.getsockname()[1]
         s.sendall(data)
-        got = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        else:
-            raise AssertionError(f"no close within {timeout}s: {got[:300]!r}")
+        got = recv_until_closed(s, timeout)
     finally:
         s.close()
     return got, local_port, before, time.time() * 1000
@@ -317,11 +310,7 @@ def test_bytes_out_counts_the_100_continue_interim_answer(mesh):
             got += chunk
         assert got.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), got
         s.sendall(b"hello")
-        while time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
+        got = recv_until_closed(s, 5, got)
     finally:
         s.close()
     assert b"HTTP/1.1 200 " in got, got[:300]
@@ -492,12 +481,7 @@ def test_client_half_closing_after_its_request_still_gets_and_logs_the_answer(me
     try:
         s.sendall(build_request("GET", "/app/slow?ms=300", {"X-Request-Id": "half-closed"}))
         s.shutdown(socket.SHUT_WR)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
+        got = recv_until_closed(s, 5)
     finally:
         s.close()
     assert status_of(got) == 200, got[:200]

@@ -18,6 +18,7 @@ from harness import (
     item_of,
     model_document,
     raw_admin_request,
+    recv_until_closed,
     route,
     service,
     strip_revision,
@@ -87,13 +88,7 @@ def test_head_answers_the_get_head_without_a_body(admin_factory, path):
     assert get.status_code == 200, describe(get)
     with socket.create_connection(("127.0.0.1", t.admin_port), timeout=5) as sock:
         sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: admin\r\n\r\n".encode())
-        raw = b""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # the admin server closes after its answer
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            raw += chunk
+        raw = recv_until_closed(sock)  # the admin server closes after its answer
     head, sep, body = raw.partition(b"\r\n\r\n")
     assert sep and head.startswith(b"HTTP/1.1 200 "), raw[:200]
     assert body == b"", body[:200]

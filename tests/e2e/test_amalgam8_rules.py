@@ -18,7 +18,15 @@ import time
 
 import pytest
 
-from harness import LOCALHOST, AdminTurnout, Backend, RawClient, build_request, describe
+from harness import (
+    LOCALHOST,
+    AdminTurnout,
+    Backend,
+    RawClient,
+    build_request,
+    describe,
+    recv_until_closed,
+)
 
 IDENTITY = ["--identity", "productpage:v1"]
 JASON = "^(.*?;)?(user=jason)(;.*)?$"
@@ -182,23 +190,9 @@ def names(b, *keys):
 
 
 def read_until_closed(port, path, headers, timeout=5.0) -> bytes:
-    got = b""
     with socket.create_connection((LOCALHOST, port), timeout=timeout) as s:
-        s.settimeout(timeout)
         s.sendall(build_request("GET", path, headers))
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                chunk = s.recv(65536)
-                if not chunk:
-                    return got
-                got += chunk
-        except ConnectionResetError:
-            return got
-        except socket.timeout:
-            pass
-    raise AssertionError(f"connection neither answered nor closed within {timeout} s "
-                         f"(got {got[:200]!r})")
+        return recv_until_closed(s, timeout)
 
 
 # --------------------------------------------------------------------------------------------
