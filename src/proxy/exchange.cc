@@ -675,9 +675,7 @@ void Exchange::failLocal(int status, std::string_view reason) {
 void Exchange::upstreamFailed(int status, std::string_view reason) {
   // Refused, reset, timed out or garbled before any answer: the endpoint's fault, not the
   // client's (a client that left mid-body gets 400 here and teaches the balancer nothing).
-  if ((status == 502 || status == 504) && upstream_us_ < 0 && upstream_sent_us_ != 0) {
-    observeUpstreamLatency(/*failed=*/true);
-  }
+  if (status == 502 || status == 504) observeUpstreamLatency(/*failed=*/true);
   // Once response bytes reached the client, the only honest signal left is to cut the line.
   if (response_started_) {
     phase_ = Phase::kDone;
@@ -696,7 +694,6 @@ bool Exchange::retryOnFreshConnection() {
     return false;
   }
   stale_retried_ = true;
-  ++retries_;
   worker_.metrics().retries[static_cast<size_t>(observe::RetryReason::kStaleConnection)].add();
   upstream_->close();
   upstream_ = nullptr;

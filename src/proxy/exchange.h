@@ -167,13 +167,12 @@ class Exchange final : public upstream::UpstreamUser {
 
   // Retries: the route's rules, and what another attempt needs.
   const route::RetryRules* retry_rules_ = nullptr;  // in the lease; null when the route has none
-  bool replayable_ = false;    // the rules may resend this method, and its body so far is kept
-  std::string replay_body_;    // request body bytes sent upstream so far, while replayable_
-  uint32_t retries_ = 0;       // attempts after the first, the stale-connection one included
-  uint32_t rule_retries_ = 0;  // ... of which the route's rules made
-  bool stale_retried_ = false;
-  bool counted_retry_ = false;        // in the service's retry gauge (its budget)
-  uint64_t deadline_ms_ = 0;          // the route's timeout over every attempt (0 = not started)
+  bool replayable_ = false;     // the rules may resend this method, and its body so far is kept
+  std::string replay_body_;     // request body bytes sent upstream so far, while replayable_
+  uint32_t rule_retries_ = 0;   // attempts after the first that the route's rules made
+  bool stale_retried_ = false;  // and the one on a fresh connection after a stale pooled one
+  bool counted_retry_ = false;  // in the service's retry gauge (its budget)
+  uint64_t deadline_ms_ = 0;    // the route's timeout over every attempt (0 = not started)
   uint64_t attempt_deadline_ms_ = 0;  // this attempt's per-try timeout (0 = none)
 
   // Upstream.

@@ -11,11 +11,13 @@
 namespace turnout::proxy {
 
 // The ewma balancer learns from each attempt at its endpoints: the delay to the response head,
-// or a failure before it, counted as a slow answer so the endpoint is avoided for a while.
+// or a failure before it (an attempt that went out and got no head), counted as a slow answer
+// so the endpoint is avoided for a while.
 void Exchange::observeUpstreamLatency(bool failed) {
   if (endpoint_ == nullptr || endpoints_ == nullptr || endpoints_->lb() != route::LbPolicy::kEwma) {
     return;
   }
+  if (failed && (upstream_us_ >= 0 || upstream_sent_us_ == 0)) return;
   route::PeakEwma& latency = worker_.latencyByEndpoint();
   const uint64_t now_ms = worker_.loop().nowMs();
   if (failed) {
@@ -82,7 +84,7 @@ void Exchange::writeAccessLog(uint64_t duration_us) {
   record.fault = fault;
   record.gremlin_header_name = fault_trigger_name_;
   record.gremlin_header_val = fault_trigger_value_;
-  record.retries = retries_;
+  record.retries = rule_retries_ + (stale_retried_ ? 1 : 0);
   worker_.settings().access_log->write(worker_.index(), record);
 }
 

@@ -73,9 +73,8 @@ bool Exchange::retryAfter(observe::RetryReason reason) {
   if (deadline != 0 && wheel.nowMs() + wait_ms >= deadline) return false;
   if (!admitRetry()) return false;
   ++rule_retries_;
-  ++retries_;
   worker_.metrics().retries[static_cast<size_t>(reason)].add();
-  if (upstream_us_ < 0 && upstream_sent_us_ != 0) observeUpstreamLatency(/*failed=*/true);
+  observeUpstreamLatency(/*failed=*/true);
   releaseUpstream(false);  // a retried answer's body is not read: its connection goes
   phase_ = Phase::kBackingOff;
   timer_.arm(wheel, wait_ms);
